@@ -1,0 +1,1 @@
+"""Authorization: tokens, principals, purposes, policy, plans, masking (no schema imports)."""

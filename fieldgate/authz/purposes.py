@@ -1,0 +1,106 @@
+"""The purpose vocabulary and hierarchy, loaded from ``purposes.toml`` in the policy folder."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from fieldgate.errors import PolicyError
+
+
+class Purpose(StrEnum):
+    """The fixed vocabulary (DESIGN.md "Purposes"); the data file gives its shape."""
+
+    ACCOUNT = "ACCOUNT"
+    ORDER_FULFILLMENT = "ORDER_FULFILLMENT"
+    PAYMENT = "PAYMENT"
+    DELIVERY = "DELIVERY"
+    INVOICING = "INVOICING"
+    CUSTOMER_SUPPORT = "CUSTOMER_SUPPORT"
+    IDENTITY_VERIFICATION = "IDENTITY_VERIFICATION"
+    LEARNING = "LEARNING"
+    PERSONALISATION = "PERSONALISATION"
+    SECURITY = "SECURITY"
+    ANALYTICS = "ANALYTICS"
+    MARKETING = "MARKETING"
+    LEGAL = "LEGAL"
+    RESEARCH = "RESEARCH"
+    RIGHTS = "RIGHTS"
+    COMPLIANCE = "COMPLIANCE"
+
+
+@dataclass(frozen=True, slots=True)
+class PurposeVocabulary:
+    """Parents, consent requirements and operator prohibitions of every purpose."""
+
+    parents: Mapping[str, str | None]
+    needs_consent: frozenset[str]
+    prohibitions: Mapping[str, frozenset[str]]
+
+    def lineage(self, purpose: str) -> tuple[str, ...]:
+        """The purpose and its ancestors, nearest first."""
+        chain: list[str] = []
+        current: str | None = purpose
+        while current is not None:
+            chain.append(current)
+            current = self.parents.get(current)
+        return tuple(chain)
+
+    def covers(self, granted: Iterable[str], purpose: str) -> bool:
+        """True when ``purpose`` is one of ``granted`` or a descendant of one."""
+        granted_set = set(granted)
+        return any(p in granted_set for p in self.lineage(purpose))
+
+    def children(self, purpose: str) -> tuple[str, ...]:
+        return tuple(p for p, parent in self.parents.items() if parent == purpose)
+
+    def descendants(self, purpose: str) -> tuple[str, ...]:
+        found: list[str] = []
+        for child in self.children(purpose):
+            found.append(child)
+            found.extend(self.descendants(child))
+        return tuple(found)
+
+    def check(self, purpose: str, where: str) -> str:
+        if purpose not in self.parents:
+            raise PolicyError(f"unknown purpose {purpose!r} in {where}")
+        return purpose
+
+
+def load_purposes(policy_dir: Path) -> PurposeVocabulary:
+    """Read and validate ``purposes.toml``: every purpose of the vocabulary, no other."""
+    path = policy_dir / "purposes.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise PolicyError(f"cannot read {path.name}: {exc}") from None
+    entries = data.get("purposes", {})
+    names = set(entries)
+    known = {p.value for p in Purpose}
+    if names != known:
+        missing, extra = sorted(known - names), sorted(names - known)
+        raise PolicyError(f"{path.name}: missing purposes {missing}, unknown purposes {extra}")
+    parents: dict[str, str | None] = {}
+    for name, entry in entries.items():
+        parent = entry.get("parent")
+        if parent is not None and parent not in known:
+            raise PolicyError(f"{path.name}: purpose {name} has unknown parent {parent!r}")
+        parents[name] = parent
+    vocabulary = PurposeVocabulary(
+        parents=parents,
+        needs_consent=frozenset(n for n, e in entries.items() if e.get("consent", False)),
+        prohibitions={},
+    )
+    for name in names:  # a cycle would make lineage() loop forever
+        if len(vocabulary.lineage(name)) > len(names):
+            raise PolicyError(f"{path.name}: purpose hierarchy has a cycle at {name}")
+    prohibitions = {
+        coordinate: frozenset(vocabulary.check(p, f"{path.name} [prohibitions]") for p in listed)
+        for coordinate, listed in data.get("prohibitions", {}).items()
+    }
+    return PurposeVocabulary(
+        parents=parents, needs_consent=vocabulary.needs_consent, prohibitions=prohibitions
+    )

@@ -1,0 +1,68 @@
+"""The error vocabulary of fieldgate: every failure a client can see has a code.
+
+Messages never carry a field value, SQL or a trace; codes are turned into GraphQL
+error extensions (or HTTP statuses) only at the edge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class FieldgateError(Exception):
+    """Base of every error a client may see; ``code`` lands in ``extensions.code``."""
+
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions = extensions
+
+
+class BadUserInput(FieldgateError):
+    code = "BAD_USER_INPUT"
+
+
+class NotFound(FieldgateError):
+    code = "NOT_FOUND"
+
+
+class Conflict(FieldgateError):
+    code = "CONFLICT"
+
+
+class Forbidden(FieldgateError):
+    code = "FORBIDDEN"
+
+
+class Unauthenticated(FieldgateError):
+    """A token was presented and failed; ``reason`` names the failure."""
+
+    code = "UNAUTHENTICATED"
+
+    def __init__(self, reason: str, message: str = "authentication failed") -> None:
+        super().__init__(message, reason=reason)
+        self.reason = reason
+
+
+class PurposeNotAllowed(FieldgateError):
+    code = "PURPOSE_NOT_ALLOWED"
+
+
+class ForbiddenField(FieldgateError):
+    code = "FORBIDDEN_FIELD"
+
+
+class PolicyError(FieldgateError):
+    """The policy (model, rules, purposes or classification) is invalid."""
+
+    code = "POLICY_INVALID"
+
+
+class SchemaMisdeclared(Exception):
+    """A schema field is misdeclared; raised while the schema is built, naming the field."""
+
+
+class ConfigurationError(Exception):
+    """The process cannot start with this configuration (for example a missing key file)."""
