@@ -117,13 +117,19 @@ def token_issue(
 
     async def run() -> str:
         engine = create_engine(settings.database_url)
-        service = TokenService(load_signing_key(settings), settings.token_issuer,
-                               settings.token_audience)
+        service = TokenService(
+            load_signing_key(settings), settings.token_issuer, settings.token_audience
+        )
         try:
             return await issue_for_subject(
-                engine, service, sub,
-                roles=role or [], scopes=scope or [], purposes=purpose or [],
-                ttl=parse_ttl(ttl), strict=strict,
+                engine,
+                service,
+                sub,
+                roles=role or [],
+                scopes=scope or [],
+                purposes=purpose or [],
+                ttl=parse_ttl(ttl),
+                strict=strict,
             )
         finally:
             await engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +33,10 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, gt=0)
     plan_cache_size: int = Field(default=512, gt=0)
     graphiql: bool | None = None
+
+    @property
+    def token_ttl(self) -> timedelta:
+        return timedelta(seconds=self.token_ttl_seconds)
 
     @property
     def is_production(self) -> bool:

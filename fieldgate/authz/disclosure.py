@@ -1,0 +1,219 @@
+"""Applying a plan to rows: the per-request side of disclosure.
+
+Resolvers hand their rows here before the GraphQL executor sees them. A shaped row is a
+plain ``dict`` read by the default resolver; FULL values are copied as they are, MASKED
+values go through their strategy's function, DENIED values are absent (their columns were
+never read). Every denial is counted per selection so that one error, not one per value,
+reports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLError
+from graphql.pyutils import Path
+
+from fieldgate.authz.conditions import ConditionsOf
+from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome
+from fieldgate.authz.masking import MaskFunction, MaskStrategy
+from fieldgate.authz.plans import INDEX, PathKey, Plan, Producer
+from fieldgate.errors import FieldgateError
+
+PRODUCER_KEY = "_producer"
+
+MaskResolver = Callable[[MaskStrategy], MaskFunction]
+
+
+def path_key(path: Path | None) -> PathKey:
+    """The response keys of a path, without list indices, root first."""
+    keys: list[str] = []
+    while path is not None:
+        if isinstance(path.key, str):
+            keys.append(path.key)
+        path = path.prev
+    keys.reverse()
+    return tuple(keys)
+
+
+@dataclass(slots=True)
+class _Denial:
+    coordinate: str
+    outcome: Outcome
+    first_path: list[str | int]
+    count: int = 0
+
+
+@dataclass(slots=True)
+class _Shaper:
+    """The per-producer work list, derived once per request from the plan."""
+
+    masked: list[tuple[str, MaskFunction, str]] = field(default_factory=list)
+    conditional: list[tuple[str, FieldRule]] = field(default_factory=list)
+    denied: list[tuple[str, Outcome]] = field(default_factory=list)
+    relations: frozenset[str] = frozenset()
+
+
+class DisclosureContext:
+    """One request's disclosure: shapes rows by the plan and gathers what it withheld."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        conditions_of: ConditionsOf,
+        masks: MaskResolver,
+        relations: Iterable[str] = (),
+    ) -> None:
+        """``relations`` are the coordinates of relation fields (resolved, not shaped)."""
+        self.plan = plan
+        self.conditions_of = conditions_of
+        self.masks = masks
+        self.relation_coordinates = frozenset(relations)
+        self._shapers: dict[PathKey, _Shaper] = {}
+        self._denials: dict[tuple[PathKey, str], _Denial] = {}
+        self.masked_coordinates: set[str] = set()
+
+    # -- shaping ------------------------------------------------------------------------
+    def producer(self, path: Path) -> Producer:
+        """The producer for a resolver's ``info.path``; a missing one is a bug: fail closed."""
+        producer = self.plan.producer(path_key(path))
+        if producer is None:
+            raise FieldgateError("the operation could not be planned")
+        return producer
+
+    def _shaper(self, producer: Producer) -> _Shaper:
+        shaper = self._shapers.get(producer.key)
+        if shaper is not None:
+            return shaper
+        shaper = _Shaper()
+        relations = set()
+        for attribute, rule in producer.rules.items():
+            if rule.coordinate in self.relation_coordinates:
+                relations.add(attribute)
+            elif not rule.is_static:
+                shaper.conditional.append((attribute, rule))
+            elif rule.default.disclosure is Disclosure.MASKED:
+                strategy = rule.default.strategy
+                assert strategy is not None
+                shaper.masked.append((attribute, self.masks(strategy), rule.coordinate))
+            elif rule.default.disclosure is Disclosure.DENIED:
+                shaper.denied.append((attribute, rule.default))
+        shaper.relations = frozenset(relations)
+        self._shapers[producer.key] = shaper
+        return shaper
+
+    def shape(self, path: Path, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Disclose ``rows`` produced at ``path`` (a resolver's ``info.path``)."""
+        producer = self.producer(path)
+        shaper = self._shaper(producer)
+        shaped: list[dict[str, Any]] = []
+        masked, conditional = shaper.masked, shaper.conditional
+        for index, row in enumerate(rows):
+            values = dict(row)
+            values[PRODUCER_KEY] = producer
+            for attribute, mask, coordinate in masked:
+                value = values.get(attribute)
+                if value is not None:
+                    values[attribute] = mask(value)
+                    self.masked_coordinates.add(coordinate)
+            if conditional:
+                conditions = self.conditions_of(values)
+                for attribute, rule in conditional:
+                    outcome = rule.outcome_for(conditions)
+                    if outcome.disclosure is Disclosure.FULL:
+                        continue
+                    value = values.pop(attribute, None)
+                    if outcome.disclosure is Disclosure.MASKED:
+                        assert outcome.strategy is not None
+                        if value is not None:
+                            values[attribute] = self.masks(outcome.strategy)(value)
+                            self.masked_coordinates.add(rule.coordinate)
+                    else:
+                        self._deny(producer, path, index, attribute, outcome, 1)
+            shaped.append(values)
+        if rows:
+            for attribute, outcome in shaper.denied:
+                self._deny(producer, path, 0, attribute, outcome, len(rows))
+        return shaped
+
+    def relation_allowed(self, path: Path, parent: Mapping[str, Any], attribute: str) -> bool:
+        """Whether a relation field (``Order.items``) may be followed from this parent row."""
+        producer: Producer | None = parent.get(PRODUCER_KEY)
+        if producer is None:
+            return False
+        rule = producer.rules.get(attribute)
+        if rule is None:
+            return False
+        outcome = rule.default if rule.is_static else rule.outcome_for(self.conditions_of(parent))
+        if outcome.disclosure is Disclosure.DENIED:
+            self._record(path, rule.coordinate, outcome, path.as_list(), 1)
+            return False
+        return True
+
+    def _deny(
+        self,
+        producer: Producer,
+        path: Path,
+        index: int,
+        attribute: str,
+        outcome: Outcome,
+        count: int,
+    ) -> None:
+        for selection in producer.selections:
+            if selection.attribute != attribute:
+                continue
+            key = (producer.key, selection.response_key)
+            denial = self._denials.get(key)
+            if denial is None:
+                prefix = [index if part == INDEX else part for part in producer.row_prefix]
+                first = [*path.as_list(), *prefix, selection.response_key]
+                denial = _Denial(selection.coordinate, outcome, first)
+                self._denials[key] = denial
+            denial.count += count
+
+    def _record(
+        self, path: Path, coordinate: str, outcome: Outcome, first: list[str | int], count: int
+    ) -> None:
+        key = (path_key(path)[:-1], str(path.key))
+        denial = self._denials.get(key)
+        if denial is None:
+            denial = _Denial(coordinate, outcome, first)
+            self._denials[key] = denial
+        denial.count += count
+
+    # -- reporting ----------------------------------------------------------------------
+    @property
+    def denied(self) -> bool:
+        return bool(self._denials)
+
+    def errors(self) -> list[GraphQLError]:
+        """One error per denied selection, at the first value it nulled."""
+        purpose = self.plan.purpose
+        errors = []
+        for denial in self._denials.values():
+            outcome = denial.outcome
+            errors.append(
+                GraphQLError(
+                    f"{denial.coordinate} is not disclosed"
+                    + (f" for purpose {purpose}" if purpose else " without a declared purpose"),
+                    path=denial.first_path,
+                    extensions={
+                        "code": outcome.code,
+                        "field": denial.coordinate,
+                        "purpose": purpose,
+                        "reason": outcome.reason.value if outcome.reason else None,
+                        "count": denial.count,
+                    },
+                )
+            )
+        return errors
+
+    def summary(self) -> dict[str, Any]:
+        """``extensions.disclosure``: the purpose and which coordinates were masked or denied."""
+        return {
+            "purpose": self.plan.purpose,
+            "masked": sorted(self.masked_coordinates),
+            "denied": sorted({d.coordinate for d in self._denials.values()}),
+        }

@@ -1,0 +1,1 @@
+"""Resolvers: queries, mutations, relation loaders and row filters."""

@@ -1,0 +1,69 @@
+"""What a resolver can reach: the application's services and the request's state."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from strawberry.dataloader import DataLoader
+
+from fieldgate.authz.classification import Catalog
+from fieldgate.authz.disclosure import DisclosureContext, MaskResolver
+from fieldgate.authz.plans import PlanCache
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.principal import Principal
+from fieldgate.authz.tokens import TokenService
+from fieldgate.settings import Settings
+
+
+@dataclass
+class Services:
+    """Built once at the composition root (``create_app``); shared by every request."""
+
+    settings: Settings
+    engine: AsyncEngine
+    policy: Policy
+    tokens: TokenService
+    catalog: Catalog
+    plans: PlanCache
+    masks: MaskResolver
+    relation_coordinates: frozenset[str]
+    disclosure_enabled: bool = True
+
+
+@dataclass
+class RequestContext:
+    """One request: who asks, how strictly, and the request's loaders and disclosure."""
+
+    services: Services
+    principal: Principal
+    request: Request | None = None
+    strict: bool = False
+    disclosure: DisclosureContext | None = None
+    loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def disclosed(self) -> DisclosureContext:
+        if self.disclosure is None:  # the extension always sets it before execution
+            raise RuntimeError("disclosure context missing")
+        return self.disclosure
+
+    def loader(
+        self, key: Any, load: Callable[[list[Any]], Awaitable[Sequence[Any]]]
+    ) -> DataLoader[Any, Any]:
+        """The request's DataLoader for ``key``, created on first use."""
+        existing = self.loaders.get(key)
+        if existing is None:
+            existing = DataLoader(load_fn=load)
+            self.loaders[key] = existing
+        return existing
+
+    async def fetch(self, statement: Select[Any]) -> Sequence[Mapping[str, Any]]:
+        """Run a SELECT and return its rows as mappings keyed by column label."""
+        async with self.services.engine.connect() as connection:
+            result = await connection.execute(statement)
+            return result.mappings().all()

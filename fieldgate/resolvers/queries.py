@@ -1,0 +1,137 @@
+"""Root query fields: lookups by id and connections, all filtered by row visibility in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from strawberry.types import Info
+
+from fieldgate.authz.disclosure import path_key
+from fieldgate.errors import NotFound
+from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.pagination import connection, decode_cursor, page_size
+from fieldgate.resolvers.sources import SOURCES, courses, orders, tickets
+
+Row = dict[str, Any]
+Ctx = Info[RequestContext, None]
+
+
+def parse_id(raw: str | int, type_name: str) -> int:
+    """A row id from a GraphQL ID; malformed ids are simply not found."""
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise NotFound(f"{type_name} not found") from None
+    if value < 1:
+        raise NotFound(f"{type_name} not found")
+    return value
+
+
+async def lookup(info: Ctx, type_name: str, row_id: int) -> Row:
+    """One visible row by id, shaped; an invisible row is exactly as absent as a missing one."""
+    ctx = info.context
+    disclosure = ctx.disclosed
+    source = SOURCES[type_name]
+    producer = disclosure.plan.producer(path_key(info.path))
+    attributes = producer.readable_attributes() if producer is not None else []
+    statement = (
+        source.select(attributes)
+        .where(source.visibility(ctx.principal, ctx.services.policy))
+        .where(source.id_column == row_id)
+    )
+    rows = await ctx.fetch(statement)
+    if not rows:
+        raise NotFound(f"{type_name} not found")
+    if producer is None:
+        return {}
+    return disclosure.shape(info.path, rows)[0]
+
+
+async def list_rows(
+    info: Ctx,
+    type_name: str,
+    *,
+    first: int | None,
+    after: str | None,
+    where: Iterable[ColumnElement[bool]] = (),
+) -> Row:
+    """A page of visible rows as a Relay connection."""
+    ctx = info.context
+    disclosure = ctx.disclosed
+    source = SOURCES[type_name]
+    limit = page_size(first, ctx.services.settings.max_page_size)
+    after_id = decode_cursor(after) if after is not None else None
+    conditions = [source.visibility(ctx.principal, ctx.services.policy), *where]
+    count: Select[Any] = select(func.count()).select_from(source.from_clause).where(*conditions)
+    producer = disclosure.plan.producer(path_key(info.path))
+    statement = source.select(producer.readable_attributes() if producer else []).where(*conditions)
+    if after_id is not None:
+        statement = statement.where(source.id_column > after_id)
+    raw = await ctx.fetch(statement.order_by(source.id_column).limit(limit + 1))
+    shaped = disclosure.shape(info.path, raw[:limit]) if producer else [{} for _ in raw]
+    return connection(shaped, raw, limit=limit, after=after_id, count=count)
+
+
+async def total_count(root: Row, info: Ctx) -> int:
+    """``totalCount`` of a connection: one COUNT with the same visibility filter."""
+    async with info.context.services.engine.connect() as conn:
+        return int((await conn.execute(root["_count"])).scalar_one())
+
+
+async def me(info: Ctx) -> Row | None:
+    user_id = info.context.principal.user_id
+    if user_id is None:
+        return None
+    return await lookup(info, "User", user_id)
+
+
+async def user(info: Ctx, id: str) -> Row | None:
+    return await lookup(info, "User", parse_id(id, "User"))
+
+
+async def users(info: Ctx, first: int | None = None, after: str | None = None) -> Row:
+    return await list_rows(info, "User", first=first, after=after)
+
+
+async def order(info: Ctx, id: str) -> Row | None:
+    return await lookup(info, "Order", parse_id(id, "Order"))
+
+
+async def orders_(
+    info: Ctx, first: int | None = None, after: str | None = None, status: str | None = None
+) -> Row:
+    where = [orders.c.status == status] if status is not None else []
+    return await list_rows(info, "Order", first=first, after=after, where=where)
+
+
+async def course(info: Ctx, id: str) -> Row | None:
+    return await lookup(info, "Course", parse_id(id, "Course"))
+
+
+async def courses_(
+    info: Ctx,
+    search: str | None = None,
+    category: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> Row:
+    where: list[ColumnElement[bool]] = []
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(courses.c.title.ilike(f"%{escaped}%", escape="\\"))
+    if category:
+        where.append(courses.c.category == category)
+    return await list_rows(info, "Course", first=first, after=after, where=where)
+
+
+async def ticket(info: Ctx, id: str) -> Row | None:
+    return await lookup(info, "SupportTicket", parse_id(id, "SupportTicket"))
+
+
+async def tickets_(
+    info: Ctx, first: int | None = None, after: str | None = None, status: str | None = None
+) -> Row:
+    where = [tickets.c.status == status] if status is not None else []
+    return await list_rows(info, "SupportTicket", first=first, after=after, where=where)

@@ -1,0 +1,290 @@
+"""Where the rows of each GraphQL row type come from, and which of them a principal sees.
+
+Row visibility is SQL: every query for a row type carries the filter of the principal's row
+scopes (from the policy), so invisible rows never leave the database. Only the columns a
+plan may disclose are selected; hidden keys (``_id``, ``_subject``, ``_assignee`` and the
+foreign keys relations follow) travel with each row but are never fields of the schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy.sql import FromClause
+
+from fieldgate.authz.policy import Policy, RowScope
+from fieldgate.authz.principal import Principal
+from fieldgate.models import (
+    Course,
+    Device,
+    Enrollment,
+    LoginEvent,
+    Order,
+    OrderItem,
+    SupportTicket,
+    ThirdPartyLogin,
+    TicketMessage,
+    User,
+)
+
+users = User.__table__  # type: ignore[attr-defined]
+orders = Order.__table__  # type: ignore[attr-defined]
+items = OrderItem.__table__  # type: ignore[attr-defined]
+courses = Course.__table__  # type: ignore[attr-defined]
+tickets = SupportTicket.__table__  # type: ignore[attr-defined]
+messages = TicketMessage.__table__  # type: ignore[attr-defined]
+enrollments = Enrollment.__table__  # type: ignore[attr-defined]
+devices = Device.__table__  # type: ignore[attr-defined]
+login_events = LoginEvent.__table__  # type: ignore[attr-defined]
+third_party_logins = ThirdPartyLogin.__table__  # type: ignore[attr-defined]
+
+ScopeFilter = Callable[[RowScope, Principal], ColumnElement[bool]]
+
+
+def _equals(column: ColumnElement[int], value: int | None) -> ColumnElement[bool]:
+    return false() if value is None else column == value
+
+
+def _owned_by(subject: ColumnElement[int]) -> ScopeFilter:
+    def scope_filter(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
+        if scope is RowScope.ALL:
+            return true()
+        if scope is RowScope.OWNER:
+            return _equals(subject, principal.user_id)
+        return false()
+
+    return scope_filter
+
+
+def _order_filter(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
+    partner = principal.partner_id
+    if scope is RowScope.ALL:
+        return true()
+    if scope is RowScope.OWNER:
+        return _equals(orders.c.user_id, principal.user_id)
+    if scope is RowScope.ROUTED:
+        return _equals(orders.c.logistics_partner_id, partner)
+    if scope is RowScope.PAID_THROUGH:
+        return _equals(orders.c.payment_partner_id, partner)
+    if scope is RowScope.MERCHANT and partner is not None:
+        merchant_orders = (
+            select(items.c.order_id)
+            .join(courses, courses.c.id == items.c.course_id)
+            .where(courses.c.merchant_id == partner)
+        )
+        return orders.c.id.in_(merchant_orders)
+    return false()
+
+
+def _ticket_filter(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
+    if scope is RowScope.ALL:
+        return true()
+    if scope is RowScope.OWNER:
+        return _equals(tickets.c.user_id, principal.user_id)
+    if scope is RowScope.ASSIGNED:
+        return _equals(tickets.c.assigned_staff_id, principal.staff_id)
+    return false()
+
+
+def _catalogue_filter(scope: RowScope, _principal: Principal) -> ColumnElement[bool]:
+    return true() if scope is RowScope.ALL else false()
+
+
+@dataclass(frozen=True)
+class RowSource:
+    """The SQL side of one row type."""
+
+    type_name: str
+    from_clause: FromClause
+    id_column: ColumnElement[int]
+    columns: Mapping[str, ColumnElement[object]]
+    hidden: Mapping[str, ColumnElement[object]]
+    scope_filter: ScopeFilter
+    order_by: tuple[ColumnElement[object], ...] = field(default=())
+
+    def visibility(self, principal: Principal, policy: Policy) -> ColumnElement[bool]:
+        """The rows of this type the principal may see at all (fail closed: none)."""
+        scopes = policy.row_scopes(principal.roles, self.type_name)
+        if not scopes:
+            return false()
+        return or_(*(self.scope_filter(scope, principal) for scope in sorted(scopes)))
+
+    def select(self, attributes: Iterable[str]) -> Select[tuple[object, ...]]:
+        """Select the hidden keys and exactly these attributes (nothing the plan denies)."""
+        wanted = [self.columns[a].label(a) for a in attributes if a in self.columns]
+        hidden = [column.label(name) for name, column in self.hidden.items()]
+        return select(*hidden, *wanted).select_from(self.from_clause)
+
+
+def _plain(table: FromClause, *names: str) -> dict[str, ColumnElement[object]]:
+    return {name: table.c[name] for name in names}
+
+
+def _build_sources() -> dict[str, RowSource]:
+    return {
+        "User": RowSource(
+            "User",
+            users,
+            users.c.id,
+            {
+                "id": users.c.id,
+                **_plain(
+                    users,
+                    "username",
+                    "nickname",
+                    "avatar_url",
+                    "region",
+                    "phone",
+                    "email",
+                    "real_name",
+                    "id_number",
+                    "birth_date",
+                    "gender",
+                    "job_title",
+                    "company",
+                    "education",
+                    "real_name_verified",
+                    "created_at",
+                ),
+            },
+            {"_id": users.c.id, "_subject": users.c.id},
+            _owned_by(users.c.id),
+            (users.c.id,),
+        ),
+        "Order": RowSource(
+            "Order",
+            orders,
+            orders.c.id,
+            _plain(
+                orders,
+                "id",
+                "order_no",
+                "status",
+                "amount_cents",
+                "created_at",
+                "buyer_name",
+                "buyer_phone",
+                "buyer_id_number",
+                "bank_card",
+                "delivery_address",
+                "invoice_title",
+                "invoice_tax_id",
+                "remarks",
+            ),
+            {"_id": orders.c.id, "_subject": orders.c.user_id},
+            _order_filter,
+            (orders.c.id,),
+        ),
+        "OrderItem": RowSource(
+            "OrderItem",
+            items.join(orders, orders.c.id == items.c.order_id),
+            items.c.id,
+            _plain(items, "id", "quantity", "price_cents"),
+            {
+                "_id": items.c.id,
+                "_subject": orders.c.user_id,
+                "_order_id": items.c.order_id,
+                "_course_id": items.c.course_id,
+            },
+            _order_filter,
+            (items.c.id,),
+        ),
+        "Course": RowSource(
+            "Course",
+            courses,
+            courses.c.id,
+            _plain(
+                courses,
+                "id",
+                "title",
+                "category",
+                "description",
+                "teacher",
+                "price_cents",
+                "ships_materials",
+                "created_at",
+            ),
+            {"_id": courses.c.id},
+            _catalogue_filter,
+            (courses.c.id,),
+        ),
+        "SupportTicket": RowSource(
+            "SupportTicket",
+            tickets,
+            tickets.c.id,
+            _plain(
+                tickets, "id", "subject", "status", "created_at", "contact_phone", "contact_email"
+            ),
+            {
+                "_id": tickets.c.id,
+                "_subject": tickets.c.user_id,
+                "_assignee": tickets.c.assigned_staff_id,
+                "_order_id": tickets.c.order_id,
+            },
+            _ticket_filter,
+            (tickets.c.id,),
+        ),
+        "TicketMessage": RowSource(
+            "TicketMessage",
+            messages.join(tickets, tickets.c.id == messages.c.ticket_id),
+            messages.c.id,
+            _plain(messages, "id", "author_kind", "body", "created_at"),
+            {
+                "_id": messages.c.id,
+                "_subject": tickets.c.user_id,
+                "_assignee": tickets.c.assigned_staff_id,
+                "_ticket_id": messages.c.ticket_id,
+            },
+            _ticket_filter,
+            (messages.c.id,),
+        ),
+        "Enrollment": RowSource(
+            "Enrollment",
+            enrollments,
+            enrollments.c.id,
+            _plain(enrollments, "id", "progress", "study_minutes", "completed", "enrolled_at"),
+            {
+                "_id": enrollments.c.id,
+                "_subject": enrollments.c.user_id,
+                "_course_id": enrollments.c.course_id,
+            },
+            _owned_by(enrollments.c.user_id),
+            (enrollments.c.id,),
+        ),
+        "Device": RowSource(
+            "Device",
+            devices,
+            devices.c.id,
+            _plain(devices, "id", "model", "os", "imei", "mac", "ip", "last_seen_at"),
+            {"_id": devices.c.id, "_subject": devices.c.user_id},
+            _owned_by(devices.c.user_id),
+            (devices.c.id,),
+        ),
+        "LoginEvent": RowSource(
+            "LoginEvent",
+            login_events,
+            login_events.c.id,
+            _plain(login_events, "id", "ip", "city", "at", "succeeded"),
+            {"_id": login_events.c.id, "_subject": login_events.c.user_id},
+            _owned_by(login_events.c.user_id),
+            (login_events.c.id,),
+        ),
+        "ThirdPartyLogin": RowSource(
+            "ThirdPartyLogin",
+            third_party_logins,
+            third_party_logins.c.id,
+            _plain(third_party_logins, "id", "provider", "external_nickname", "bound_at"),
+            {"_id": third_party_logins.c.id, "_subject": third_party_logins.c.user_id},
+            _owned_by(third_party_logins.c.user_id),
+            (third_party_logins.c.id,),
+        ),
+    }
+
+
+SOURCES: Mapping[str, RowSource] = _build_sources()
+
+
+def both(*clauses: ColumnElement[bool]) -> ColumnElement[bool]:
+    return and_(*clauses)

@@ -1,0 +1,205 @@
+"""Schema extensions: the disclosure of every operation, and error codes at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import (
+    DirectiveNode,
+    EnumValueNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    StringValueNode,
+    VariableNode,
+    get_operation_ast,
+)
+from graphql import (
+    ExecutionResult as GraphQLExecutionResult,
+)
+from strawberry.extensions import SchemaExtension
+
+from fieldgate.authz.conditions import conditions_for
+from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome, decide_field
+from fieldgate.authz.disclosure import DisclosureContext
+from fieldgate.authz.plans import compile_plan, document_hash
+from fieldgate.authz.principal import Principal, PrincipalKind
+from fieldgate.errors import FieldgateError, PurposeNotAllowed
+from fieldgate.resolvers.context import RequestContext, Services
+
+USER_DEFAULT_PURPOSE = "RIGHTS"
+
+
+def declared_purpose(
+    operation: OperationDefinitionNode, variables: dict[str, Any] | None
+) -> str | None:
+    """The ``@purpose(name: …)`` of an operation, if any."""
+    directive: DirectiveNode | None = next(
+        (d for d in operation.directives or () if d.name.value == "purpose"), None
+    )
+    if directive is None:
+        return None
+    for argument in directive.arguments:
+        if argument.name.value != "name":
+            continue
+        value = argument.value
+        if isinstance(value, (EnumValueNode, StringValueNode)):
+            return value.value
+        if isinstance(value, VariableNode):
+            found = (variables or {}).get(value.name.value)
+            return str(found) if found is not None else None
+    return None
+
+
+def effective_purpose(principal: Principal, declared: str | None, services: Services) -> str | None:
+    """Check the declared purpose against the policy and the token; apply defaults."""
+    if declared is None:
+        return USER_DEFAULT_PURPOSE if principal.kind is PrincipalKind.USER else None
+    policy = services.policy
+    if declared not in policy.vocabulary.parents:
+        raise PurposeNotAllowed(f"unknown purpose {declared}", purpose=declared)
+    token_allows = not principal.purposes or policy.vocabulary.covers(principal.purposes, declared)
+    if not token_allows or not policy.may_declare(principal.roles, declared):
+        raise PurposeNotAllowed(
+            f"purpose {declared} is not allowed for this principal", purpose=declared
+        )
+    return declared
+
+
+_FULL = Outcome(Disclosure.FULL, rule="disclosure switched off")
+
+
+class DisclosureExtension(SchemaExtension):
+    """Compiles (or fetches) the plan before execution; reports withheld fields after it."""
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        ctx: RequestContext = execution.context
+        services = ctx.services
+        document = execution.graphql_document
+        assert document is not None
+        operation = get_operation_ast(document, execution.operation_name)
+        assert operation is not None
+        principal = ctx.principal
+        try:
+            purpose = effective_purpose(
+                principal, declared_purpose(operation, execution.variables), services
+            )
+        except FieldgateError as refused:
+            # A result set before execution stops it: the operation returns no data at all.
+            execution.result = GraphQLExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        refused.message, extensions={"code": refused.code, **refused.extensions}
+                    )
+                ],
+            )
+            yield
+            return
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        policy = services.policy
+        key = (
+            document_hash(execution.query or ""),
+            execution.operation_name,
+            principal.kind,
+            principal.roles,
+            principal.scopes,
+            purpose,
+            policy.version,
+            services.disclosure_enabled,
+            _directive_variables(execution.query or "", execution.variables),
+        )
+        plan = services.plans.get(key)
+        if plan is None:
+            catalog = services.catalog
+
+            def decide(coordinate: str) -> FieldRule:
+                if not services.disclosure_enabled:
+                    return FieldRule(coordinate, _FULL)
+                return decide_field(catalog.classifications[coordinate], principal, purpose, policy)
+
+            plan = compile_plan(
+                execution.schema._schema,
+                catalog,
+                operation,
+                fragments,
+                execution.variables or {},
+                purpose=purpose,
+                policy_version=policy.version,
+                decide=decide,
+            )
+            services.plans.put(key, plan)
+        ctx.disclosure = DisclosureContext(
+            plan, conditions_for(principal), services.masks, services.relation_coordinates
+        )
+        yield
+        disclosure = ctx.disclosure
+        result = execution.result
+        if result is None or not disclosure.denied:
+            return
+        denials = disclosure.errors()
+        if ctx.strict:
+            result.data = None
+            result.errors = denials
+        else:
+            result.errors = [*(result.errors or []), *denials]
+
+    def get_results(self) -> dict[str, Any]:
+        ctx = self.execution_context.context
+        if isinstance(ctx, RequestContext) and ctx.disclosure is not None:
+            return {"disclosure": ctx.disclosure.summary()}
+        return {}
+
+
+def _directive_variables(query: str, variables: dict[str, Any] | None) -> Any:
+    """Variables that can change which fields are selected (``@skip``/``@include``) or the
+    purpose join the plan key; others do not."""
+    if not variables or ("@skip" not in query and "@include" not in query and "$" not in query):
+        return None
+    return tuple(sorted((k, repr(v)) for k, v in variables.items()))
+
+
+class ErrorCodes(SchemaExtension):
+    """Every error leaves with a code; unexpected ones lose their message (no trace, no SQL)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        result.errors = [self._coded(error) for error in result.errors]
+
+    @staticmethod
+    def _coded(error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, FieldgateError):
+            return GraphQLError(
+                original.message,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": original.code, **original.extensions},
+            )
+        if original is not None and not isinstance(original, GraphQLError):
+            return GraphQLError(
+                "internal error",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "INTERNAL_SERVER_ERROR"},
+            )
+        if error.extensions and "code" in error.extensions:
+            return error
+        code = (
+            "GRAPHQL_PARSE_FAILED"
+            if error.message.startswith("Syntax Error")
+            else "GRAPHQL_VALIDATION_FAILED"
+        )
+        return GraphQLError(
+            error.message,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={**(error.extensions or {}), "code": code},
+        )

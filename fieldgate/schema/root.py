@@ -1,0 +1,118 @@
+"""The root types: Query and Mutation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from fieldgate.resolvers import mutations, queries
+from fieldgate.resolvers.context import RequestContext
+from fieldgate.schema.connections import Connection
+from fieldgate.schema.types import Course, Order, SupportTicket, TicketMessage, User
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.input(description="Profile changes; omitted fields stay as they are.")
+class ProfileInput:
+    nickname: str | None = strawberry.UNSET
+    avatar_url: str | None = strawberry.UNSET
+    region: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    gender: str | None = strawberry.UNSET
+    job_title: str | None = strawberry.UNSET
+    company: str | None = strawberry.UNSET
+    education: str | None = strawberry.UNSET
+    real_name: str | None = strawberry.UNSET
+    id_number: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class PlaceOrderInput:
+    course_ids: list[strawberry.ID]
+    delivery_address: str | None = None
+    invoice_title: str | None = None
+    invoice_tax_id: str | None = None
+    remarks: str | None = None
+
+
+@strawberry.input
+class OpenTicketInput:
+    subject: str
+    body: str
+    order_id: strawberry.ID | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+
+
+@strawberry.input
+class RegisterInput:
+    username: str
+    password: str
+    phone: str | None = None
+    email: str | None = None
+    nickname: str | None = None
+
+
+@strawberry.type
+class Query:
+    me: User | None = strawberry.field(resolver=queries.me, description="The signed-in user.")
+    user: User | None = strawberry.field(resolver=queries.user)
+    users: Connection[User] = strawberry.field(resolver=queries.users)
+    order: Order | None = strawberry.field(resolver=queries.order)
+    orders: Connection[Order] = strawberry.field(resolver=queries.orders_)
+    course: Course | None = strawberry.field(resolver=queries.course)
+    courses: Connection[Course] = strawberry.field(resolver=queries.courses_)
+    ticket: SupportTicket | None = strawberry.field(resolver=queries.ticket)
+    tickets: Connection[SupportTicket] = strawberry.field(resolver=queries.tickets_)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="A token for a user or staff member.")
+    async def login(self, info: Ctx, username: str, password: str) -> str:
+        return await mutations.login(info, username, password)
+
+    @strawberry.mutation(description="Create a user account; returns its token.")
+    async def register(self, info: Ctx, input: RegisterInput) -> str:
+        return await mutations.register(
+            info, input.username, input.password, input.phone, input.email, input.nickname
+        )
+
+    @strawberry.mutation
+    async def update_my_profile(self, info: Ctx, input: ProfileInput) -> User | None:
+        changes: dict[str, Any] = {
+            name: value for name, value in vars(input).items() if value is not strawberry.UNSET
+        }
+        return await mutations.update_my_profile(info, changes)  # type: ignore[return-value]
+
+    @strawberry.mutation
+    async def place_order(self, info: Ctx, input: PlaceOrderInput) -> Order | None:
+        return await mutations.place_order(  # type: ignore[return-value]
+            info,
+            [str(c) for c in input.course_ids],
+            input.delivery_address,
+            input.invoice_title,
+            input.invoice_tax_id,
+            input.remarks,
+        )
+
+    @strawberry.mutation
+    async def open_ticket(self, info: Ctx, input: OpenTicketInput) -> SupportTicket | None:
+        return await mutations.open_ticket(  # type: ignore[return-value]
+            info,
+            input.subject,
+            input.body,
+            str(input.order_id) if input.order_id is not None else None,
+            input.contact_phone,
+            input.contact_email,
+        )
+
+    @strawberry.mutation
+    async def reply_to_ticket(
+        self, info: Ctx, ticket_id: strawberry.ID, body: str
+    ) -> TicketMessage | None:
+        return await mutations.reply_to_ticket(info, str(ticket_id), body)  # type: ignore[return-value]
