@@ -63,10 +63,18 @@ def mask_resolver(key: bytes) -> MaskResolver:
     return functions.__getitem__
 
 
+@dataclass
+class AppServices(Services):
+    """Services plus what only the HTTP layer needs."""
+
+    schema: Any = None
+    revocations: RevocationChecker | None = None
+
+
 class FieldgateGraphQL(GraphQL[RequestContext, None]):
     """Strawberry's ASGI view with fieldgate's request context."""
 
-    def __init__(self, services: Services, **kwargs: Any) -> None:
+    def __init__(self, services: AppServices, **kwargs: Any) -> None:
         super().__init__(services.schema, **kwargs)
         self.services = services
 
@@ -74,14 +82,6 @@ class FieldgateGraphQL(GraphQL[RequestContext, None]):
         principal = request.user if isinstance(request.user, Principal) else ANONYMOUS
         strict = principal.strict or request.headers.get(STRICT_HEADER) == "1"
         return RequestContext(self.services, principal, request, strict)
-
-
-@dataclass
-class AppServices(Services):
-    """Services plus what only the HTTP layer needs."""
-
-    schema: Any = None
-    revocations: RevocationChecker | None = None
 
 
 def build_services(

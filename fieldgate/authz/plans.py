@@ -17,21 +17,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    BooleanValueNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLIncludeDirective,
     GraphQLObjectType,
     GraphQLSchema,
-    GraphQLSkipDirective,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableNode,
     get_named_type,
     is_list_type,
     is_non_null_type,
 )
-from graphql.execution.values import get_directive_values
 
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.decisions import Disclosure, FieldRule
@@ -121,11 +120,23 @@ class _Compiler:
         return self.rules[coordinate]
 
     def included(self, node: FieldNode | InlineFragmentNode | FragmentSpreadNode) -> bool:
-        skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
-        if skip is not None and skip.get("if") is True:
-            return False
-        include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
-        return not (include is not None and include.get("if") is False)
+        """Apply ``@skip``/``@include`` with the request's variables."""
+        for directive in node.directives or ():
+            name = directive.name.value
+            if name not in ("skip", "include"):
+                continue
+            condition = next(
+                (a.value for a in directive.arguments or () if a.name.value == "if"), None
+            )
+            if isinstance(condition, BooleanValueNode):
+                value = condition.value
+            elif isinstance(condition, VariableNode):
+                value = bool(self.variables.get(condition.name.value))
+            else:
+                continue
+            if value is (name == "skip"):
+                return False
+        return True
 
     def walk(
         self,

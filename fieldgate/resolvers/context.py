@@ -66,4 +66,5 @@ class RequestContext:
         """Run a SELECT and return its rows as mappings keyed by column label."""
         async with self.services.engine.connect() as connection:
             result = await connection.execute(statement)
-            return result.mappings().all()
+            rows: Sequence[Mapping[str, Any]] = result.mappings().all()
+            return rows

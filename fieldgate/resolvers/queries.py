@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import strawberry
 from sqlalchemy import ColumnElement, Select, func, select
 from strawberry.types import Info
 
@@ -87,7 +88,7 @@ async def me(info: Ctx) -> Row | None:
     return await lookup(info, "User", user_id)
 
 
-async def user(info: Ctx, id: str) -> Row | None:
+async def user(info: Ctx, id: strawberry.ID) -> Row | None:
     return await lookup(info, "User", parse_id(id, "User"))
 
 
@@ -95,7 +96,7 @@ async def users(info: Ctx, first: int | None = None, after: str | None = None) -
     return await list_rows(info, "User", first=first, after=after)
 
 
-async def order(info: Ctx, id: str) -> Row | None:
+async def order(info: Ctx, id: strawberry.ID) -> Row | None:
     return await lookup(info, "Order", parse_id(id, "Order"))
 
 
@@ -106,7 +107,7 @@ async def orders_(
     return await list_rows(info, "Order", first=first, after=after, where=where)
 
 
-async def course(info: Ctx, id: str) -> Row | None:
+async def course(info: Ctx, id: strawberry.ID) -> Row | None:
     return await lookup(info, "Course", parse_id(id, "Course"))
 
 
@@ -126,7 +127,7 @@ async def courses_(
     return await list_rows(info, "Course", first=first, after=after, where=where)
 
 
-async def ticket(info: Ctx, id: str) -> Row | None:
+async def ticket(info: Ctx, id: strawberry.ID) -> Row | None:
     return await lookup(info, "SupportTicket", parse_id(id, "SupportTicket"))
 
 

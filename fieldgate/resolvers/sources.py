@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from sqlalchemy.sql import FromClause
@@ -74,7 +75,8 @@ def _order_filter(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
             .join(courses, courses.c.id == items.c.course_id)
             .where(courses.c.merchant_id == partner)
         )
-        return orders.c.id.in_(merchant_orders)
+        merchant: ColumnElement[bool] = orders.c.id.in_(merchant_orders)
+        return merchant
     return false()
 
 
@@ -109,13 +111,16 @@ class RowSource:
         scopes = policy.row_scopes(principal.roles, self.type_name)
         if not scopes:
             return false()
-        return or_(*(self.scope_filter(scope, principal) for scope in sorted(scopes)))
+        clauses = [self.scope_filter(scope, principal) for scope in sorted(scopes)]
+        combined: ColumnElement[bool] = or_(*clauses)
+        return combined
 
-    def select(self, attributes: Iterable[str]) -> Select[tuple[object, ...]]:
+    def select(self, attributes: Iterable[str]) -> Select[Any]:
         """Select the hidden keys and exactly these attributes (nothing the plan denies)."""
         wanted = [self.columns[a].label(a) for a in attributes if a in self.columns]
         hidden = [column.label(name) for name, column in self.hidden.items()]
-        return select(*hidden, *wanted).select_from(self.from_clause)
+        columns: list[Any] = [*hidden, *wanted]
+        return select(*columns).select_from(self.from_clause)
 
 
 def _plain(table: FromClause, *names: str) -> dict[str, ColumnElement[object]]:

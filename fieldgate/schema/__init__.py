@@ -41,8 +41,8 @@ def build_schema() -> strawberry.Schema:
         schema_directives=[Classified],
         extensions=[
             ErrorCodes,
-            ParserCache(maxsize=256),
-            ValidationCache(maxsize=256),
+            lambda: ParserCache(maxsize=256),  # the caches are module-level, shared
+            lambda: ValidationCache(maxsize=256),
             DisclosureExtension,
         ],
         config=StrawberryConfig(default_resolver=dict.get),  # rows are shaped dicts

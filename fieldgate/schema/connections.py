@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 import strawberry
 
 from fieldgate.resolvers.queries import total_count
+from fieldgate.schema.directives import resolved
 
 NodeType = TypeVar("NodeType")
 
@@ -29,4 +30,4 @@ class Edge(Generic[NodeType]):
 class Connection(Generic[NodeType]):
     edges: list[Edge[NodeType]]
     page_info: PageInfo
-    total_count: int = strawberry.field(resolver=total_count)
+    total_count: int = resolved(total_count)

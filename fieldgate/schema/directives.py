@@ -8,15 +8,14 @@ import strawberry
 from strawberry.directive import DirectiveLocation
 from strawberry.schema_directive import Location
 
-from fieldgate.authz.classification import Level as _Level
-from fieldgate.authz.masking import MaskStrategy as _MaskStrategy
-from fieldgate.authz.purposes import Purpose as _Purpose
+from fieldgate.authz.classification import Level
+from fieldgate.authz.masking import MaskStrategy
+from fieldgate.authz.purposes import Purpose
 
-Level = strawberry.enum(_Level, name="Level", description="classification level of a field")
-MaskStrategy = strawberry.enum(
-    _MaskStrategy, name="MaskStrategy", description="how a MASKED value is transformed"
-)
-Purpose = strawberry.enum(_Purpose, name="Purpose", description="why data is read")
+# The authorization vocabulary doubles as GraphQL enums (registered in place).
+strawberry.enum(Level, name="Level", description="classification level of a field")
+strawberry.enum(MaskStrategy, name="MaskStrategy", description="how a MASKED value is transformed")
+strawberry.enum(Purpose, name="Purpose", description="why data is read")
 
 
 @strawberry.schema_directive(
@@ -42,10 +41,10 @@ def purpose(name: Purpose) -> None:  # pragma: no cover - read from the document
 
 
 def classified(
-    level: _Level,
-    mask: _MaskStrategy | None = None,
-    purposes: tuple[_Purpose, ...] | list[_Purpose] = (),
-    prohibits: tuple[_Purpose, ...] | list[_Purpose] = (),
+    level: Level,
+    mask: MaskStrategy | None = None,
+    purposes: tuple[Purpose, ...] | list[Purpose] = (),
+    prohibits: tuple[Purpose, ...] | list[Purpose] = (),
     **field_kwargs: Any,
 ) -> Any:
     """A Strawberry field carrying its classification (a nullable value defaulting to None)."""
@@ -58,9 +57,14 @@ def classified(
     )
 
 
+def resolved(resolver: Any, **field_kwargs: Any) -> Any:
+    """A field computed by ``resolver`` (typed loosely: resolvers return shaped dicts)."""
+    return strawberry.field(resolver=resolver, **field_kwargs)
+
+
 def classified_relation(
-    level: _Level,
-    purposes: tuple[_Purpose, ...] | list[_Purpose],
+    level: Level,
+    purposes: tuple[Purpose, ...] | list[Purpose],
     resolver: Any,
     **field_kwargs: Any,
 ) -> Any:

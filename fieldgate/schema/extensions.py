@@ -40,7 +40,7 @@ def declared_purpose(
     )
     if directive is None:
         return None
-    for argument in directive.arguments:
+    for argument in directive.arguments or ():
         if argument.name.value != "name":
             continue
         value = argument.value

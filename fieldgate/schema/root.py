@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.types import Info
@@ -10,6 +10,7 @@ from strawberry.types import Info
 from fieldgate.resolvers import mutations, queries
 from fieldgate.resolvers.context import RequestContext
 from fieldgate.schema.connections import Connection
+from fieldgate.schema.directives import resolved
 from fieldgate.schema.types import Course, Order, SupportTicket, TicketMessage, User
 
 Ctx = Info[RequestContext, None]
@@ -59,24 +60,24 @@ class RegisterInput:
 
 @strawberry.type
 class Query:
-    me: User | None = strawberry.field(resolver=queries.me, description="The signed-in user.")
-    user: User | None = strawberry.field(resolver=queries.user)
-    users: Connection[User] = strawberry.field(resolver=queries.users)
-    order: Order | None = strawberry.field(resolver=queries.order)
-    orders: Connection[Order] = strawberry.field(resolver=queries.orders_)
-    course: Course | None = strawberry.field(resolver=queries.course)
-    courses: Connection[Course] = strawberry.field(resolver=queries.courses_)
-    ticket: SupportTicket | None = strawberry.field(resolver=queries.ticket)
-    tickets: Connection[SupportTicket] = strawberry.field(resolver=queries.tickets_)
+    me: User | None = resolved(queries.me, description="The signed-in user.")
+    user: User | None = resolved(queries.user)
+    users: Connection[User] = resolved(queries.users)
+    order: Order | None = resolved(queries.order)
+    orders: Connection[Order] = resolved(queries.orders_)
+    course: Course | None = resolved(queries.course)
+    courses: Connection[Course] = resolved(queries.courses_)
+    ticket: SupportTicket | None = resolved(queries.ticket)
+    tickets: Connection[SupportTicket] = resolved(queries.tickets_)
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="A token for a user or staff member.")
+    @strawberry.mutation
     async def login(self, info: Ctx, username: str, password: str) -> str:
         return await mutations.login(info, username, password)
 
-    @strawberry.mutation(description="Create a user account; returns its token.")
+    @strawberry.mutation
     async def register(self, info: Ctx, input: RegisterInput) -> str:
         return await mutations.register(
             info, input.username, input.password, input.phone, input.email, input.nickname
@@ -87,32 +88,40 @@ class Mutation:
         changes: dict[str, Any] = {
             name: value for name, value in vars(input).items() if value is not strawberry.UNSET
         }
-        return await mutations.update_my_profile(info, changes)  # type: ignore[return-value]
+        return cast("User | None", await mutations.update_my_profile(info, changes))
 
     @strawberry.mutation
     async def place_order(self, info: Ctx, input: PlaceOrderInput) -> Order | None:
-        return await mutations.place_order(  # type: ignore[return-value]
-            info,
-            [str(c) for c in input.course_ids],
-            input.delivery_address,
-            input.invoice_title,
-            input.invoice_tax_id,
-            input.remarks,
+        return cast(
+            "Order | None",
+            await mutations.place_order(
+                info,
+                [str(c) for c in input.course_ids],
+                input.delivery_address,
+                input.invoice_title,
+                input.invoice_tax_id,
+                input.remarks,
+            ),
         )
 
     @strawberry.mutation
     async def open_ticket(self, info: Ctx, input: OpenTicketInput) -> SupportTicket | None:
-        return await mutations.open_ticket(  # type: ignore[return-value]
-            info,
-            input.subject,
-            input.body,
-            str(input.order_id) if input.order_id is not None else None,
-            input.contact_phone,
-            input.contact_email,
+        return cast(
+            "SupportTicket | None",
+            await mutations.open_ticket(
+                info,
+                input.subject,
+                input.body,
+                str(input.order_id) if input.order_id is not None else None,
+                input.contact_phone,
+                input.contact_email,
+            ),
         )
 
     @strawberry.mutation
     async def reply_to_ticket(
         self, info: Ctx, ticket_id: strawberry.ID, body: str
     ) -> TicketMessage | None:
-        return await mutations.reply_to_ticket(info, str(ticket_id), body)  # type: ignore[return-value]
+        return cast(
+            "TicketMessage | None", await mutations.reply_to_ticket(info, str(ticket_id), body)
+        )
