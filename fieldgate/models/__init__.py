@@ -11,6 +11,14 @@ from fieldgate.models.support import SupportTicket, TicketMessage
 from fieldgate.models.users import Consent, Device, LoginEvent, ThirdPartyLogin, User
 
 metadata = SQLModel.metadata
+# Named constraints, so that SQLite and PostgreSQL agree and migrations can refer to them.
+metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 __all__ = [
     "Consent",

@@ -35,7 +35,7 @@ partners = Partner.__table__  # type: ignore[attr-defined]
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 def _text(value: str | None, name: str, limit: int, *, required: bool = False) -> str | None:

@@ -1,0 +1,49 @@
+# fieldgate: make serve | test | lint | bench | clean
+# Needs only python3 and make: the virtualenv is created on first use and reinstalled
+# whenever pyproject.toml changes (tracked by a stamp file inside .venv).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-from-pyproject
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv serve test lint bench clean
+
+help:
+	@echo "make serve   migrate, seed the demo data and serve on FIELDGATE_HOST:FIELDGATE_PORT"
+	@echo "make test    run the test suite (PYTEST_ARGS=... passes options to pytest)"
+	@echo "make lint    ruff check, ruff format --check, mypy"
+	@echo "make bench   run the benchmarks"
+	@echo "make clean   remove .venv and var/"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# The CLI reads FIELDGATE_HOST, FIELDGATE_PORT and FIELDGATE_DATABASE_URL itself;
+# only the database gets a default here. Seeding skips when the demo data exists.
+serve: export FIELDGATE_DATABASE_URL ?= sqlite+aiosqlite:///var/fieldgate.db
+serve: venv
+	$(BIN)/fieldgate db upgrade
+	$(BIN)/fieldgate db seed --demo
+	$(BIN)/fieldgate serve
+
+test: venv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,266 @@
+"""Issuing, listing and revoking tokens for the accounts in the database.
+
+Roles, kind and allowed purposes come from the account's row; a request may only narrow
+them. Every token issued is recorded in ``issued_tokens`` so that it can be revoked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from fieldgate.authz.passwords import hash_password, verify_password
+from fieldgate.authz.principal import PrincipalKind
+from fieldgate.authz.purposes import Purpose
+from fieldgate.authz.tokens import TokenService, subject_of
+from fieldgate.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
+from fieldgate.models import IssuedToken, Partner, Staff, User
+
+MAX_TTL = timedelta(days=365)
+_TTL = re.compile(r"([0-9]{1,9})([smhd])")
+_TTL_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_KNOWN_PURPOSES = frozenset(p.value for p in Purpose)
+
+
+@dataclass(frozen=True, slots=True)
+class _Account:
+    """What a token is issued from: one row of staff, users or partners."""
+
+    kind: PrincipalKind
+    id: int
+    name: str
+    roles: tuple[str, ...]
+    purposes: tuple[str, ...]  # empty: not limited by the account (staff and users)
+    region: str | None
+    usable: bool
+
+
+def parse_ttl(text: str) -> timedelta:
+    """A lifetime such as ``90s``, ``30m``, ``1h`` or ``7d``; up to 365 days."""
+    match = _TTL.fullmatch(text.strip())
+    if match is None:
+        raise BadUserInput("lifetime must be a number and a unit (s, m, h or d), e.g. 1h")
+    ttl = timedelta(**{_TTL_UNITS[match.group(2)]: int(match.group(1))})
+    if not timedelta(0) < ttl <= MAX_TTL:
+        raise BadUserInput("lifetime must be between 1s and 365d")
+    return ttl
+
+
+async def issue_for_subject(
+    engine: AsyncEngine,
+    tokens: TokenService,
+    sub: str,
+    *,
+    roles: Sequence[str] = (),
+    scopes: Sequence[str] = (),
+    purposes: Sequence[str] = (),
+    ttl: timedelta,
+    strict: bool = False,
+) -> str:
+    """Issue and record a token for a staff username, user username or partner name.
+
+    Staff are looked up first, then users, then partners. ``roles``, ``scopes`` and
+    ``purposes`` narrow what the account holds; asking for more is ``BadUserInput``.
+    """
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        account = await _find_staff(session, sub)
+        if account is None:
+            account = await _find_user(session, sub)
+        if account is None:
+            account = await _find_partner(session, sub)
+        if account is None:
+            raise NotFound("no staff member, user or partner has that name")
+        if not account.usable:
+            raise Forbidden("the account is closed or inactive")
+        granted_roles = _narrow_roles(account, roles)
+        granted_purposes = _narrow_purposes(account, purposes)
+        granted_scopes = _check_scopes(scopes)
+        return await _issue(
+            session,
+            tokens,
+            account,
+            roles=granted_roles,
+            scopes=granted_scopes,
+            purposes=granted_purposes,
+            ttl=ttl,
+            strict=strict,
+        )
+
+
+async def login(
+    engine: AsyncEngine, tokens: TokenService, username: str, password: str, *, ttl: timedelta
+) -> str:
+    """A token for a staff member or user (staff first) whose password matches.
+
+    Every failure is the same ``Unauthenticated("invalid_credentials")`` and costs the
+    same one password verification, so that neither the answer nor its timing tells
+    whether the account exists.
+    """
+    dummy_hash = _dummy_hash()  # built before any lookup so that no path pays for it alone
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        account: _Account | None = None
+        password_hash = dummy_hash
+        staff = (await session.exec(select(Staff).where(Staff.username == username))).first()
+        if staff is not None:
+            account, password_hash = _staff_account(staff), staff.password_hash
+        else:
+            user = (await session.exec(select(User).where(User.username == username))).first()
+            if user is not None:
+                account, password_hash = _user_account(user), user.password_hash
+        matches = verify_password(password_hash, password)
+        if not matches or account is None or not account.usable:
+            raise Unauthenticated("invalid_credentials", "invalid username or password")
+        return await _issue(
+            session, tokens, account, roles=account.roles, scopes=(), purposes=(), ttl=ttl
+        )
+
+
+async def revoke(engine: AsyncEngine, jti: str) -> bool:
+    """Revoke a recorded token; False when no token has that id. Revoking twice is fine."""
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        record = await session.get(IssuedToken, jti)
+        if record is None:
+            return False
+        if record.revoked_at is None:
+            record.revoked_at = datetime.now(UTC)
+            session.add(record)
+            await session.commit()
+        return True
+
+
+async def list_tokens(engine: AsyncEngine, subject: str | None = None) -> list[IssuedToken]:
+    """Recorded tokens, newest first; only those of ``subject`` (``kind:ID``) when given."""
+    query = select(IssuedToken)
+    if subject is not None:
+        query = query.where(IssuedToken.subject == subject)
+    query = query.order_by(col(IssuedToken.issued_at).desc(), col(IssuedToken.jti))
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        return list((await session.exec(query)).all())
+
+
+async def _issue(
+    session: AsyncSession,
+    tokens: TokenService,
+    account: _Account,
+    *,
+    roles: Sequence[str],
+    scopes: Sequence[str],
+    purposes: Sequence[str],
+    ttl: timedelta,
+    strict: bool = False,
+) -> str:
+    subject = subject_of(account.kind, account.id)
+    grant = tokens.issue(
+        subject=subject,
+        kind=account.kind,
+        name=account.name,
+        roles=roles,
+        scopes=scopes,
+        purposes=purposes,
+        ttl=ttl,
+        strict=strict,
+        region=account.region,
+    )
+    session.add(
+        IssuedToken(
+            jti=grant.jti, subject=subject, issued_at=grant.issued_at, expires_at=grant.expires_at
+        )
+    )
+    await session.commit()
+    return grant.token
+
+
+async def _find_staff(session: AsyncSession, name: str) -> _Account | None:
+    row = (await session.exec(select(Staff).where(Staff.username == name))).first()
+    return None if row is None else _staff_account(row)
+
+
+async def _find_user(session: AsyncSession, name: str) -> _Account | None:
+    row = (await session.exec(select(User).where(User.username == name))).first()
+    return None if row is None else _user_account(row)
+
+
+async def _find_partner(session: AsyncSession, name: str) -> _Account | None:
+    row = (await session.exec(select(Partner).where(Partner.name == name))).first()
+    if row is None:
+        return None
+    return _Account(
+        kind=PrincipalKind.PARTNER,
+        id=_id(row.id),
+        name=row.name,
+        roles=(row.kind,),
+        purposes=tuple(row.allowed_purposes.split()),
+        region=row.region,
+        usable=row.active,
+    )
+
+
+def _staff_account(row: Staff) -> _Account:
+    return _Account(
+        kind=PrincipalKind.STAFF,
+        id=_id(row.id),
+        name=row.username,
+        roles=tuple(row.roles.split()),
+        purposes=(),
+        region=None,
+        usable=row.active,
+    )
+
+
+def _user_account(row: User) -> _Account:
+    return _Account(
+        kind=PrincipalKind.USER,
+        id=_id(row.id),
+        name=row.username,
+        roles=("user",),
+        purposes=(),
+        region=None,
+        usable=row.closed_at is None,
+    )
+
+
+def _narrow_roles(account: _Account, requested: Sequence[str]) -> tuple[str, ...]:
+    if not requested:
+        return account.roles
+    extra = set(requested) - set(account.roles)
+    if extra:
+        raise BadUserInput(f"the account does not hold the roles {sorted(extra)}")
+    return tuple(sorted(set(requested)))
+
+
+def _narrow_purposes(account: _Account, requested: Sequence[str]) -> tuple[str, ...]:
+    unknown = set(requested) - _KNOWN_PURPOSES
+    if unknown:
+        raise BadUserInput(f"unknown purposes {sorted(unknown)}")
+    if not requested:
+        return account.purposes
+    if account.kind is PrincipalKind.PARTNER:
+        outside = set(requested) - set(account.purposes)
+        if outside:
+            raise BadUserInput(f"the partner is not allowed the purposes {sorted(outside)}")
+    return tuple(sorted(set(requested)))
+
+
+def _check_scopes(requested: Sequence[str]) -> tuple[str, ...]:
+    if any(not scope or any(c.isspace() for c in scope) for scope in requested):
+        raise BadUserInput("a scope must be a non-empty name without spaces")
+    return tuple(sorted(set(requested)))
+
+
+def _id(value: int | None) -> int:
+    if value is None:  # rows read from the database always have one
+        raise NotFound("the account has no id")
+    return value
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the account does not exist (built on first use)."""
+    return hash_password("fieldgate-no-such-account")
