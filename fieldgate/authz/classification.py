@@ -23,8 +23,9 @@ class Classification:
     """What the schema declares about one field coordinate (``Type.field``).
 
     ``purposes`` empty means any purpose (only for PUBLIC and INTERNAL fields);
-    ``relation`` marks a field that leads to other rows: it has no mask, and the rows it
-    leads to are disclosed by their own fields' classifications.
+    ``relation`` marks a field that leads to other rows: it has no mask (so only a FULL
+    grant opens it), and the rows it leads to are disclosed by their own fields'
+    classifications.
     """
 
     coordinate: str

@@ -145,7 +145,7 @@ def decide_field(
             )
         elif grant is None:
             outcome = _denied(DenialReason.NO_GRANT, "no rule grants it")
-        elif grant.grant is Grant.FULL or classification.relation:
+        elif grant.grant is Grant.FULL:
             outcome = Outcome(Disclosure.FULL, rule=", ".join(grant.rule))
         elif classification.mask is None:
             outcome = _denied(DenialReason.NO_MASK, f"masked grant, {coordinate} has no mask")

@@ -1,0 +1,52 @@
+"""The two gateways compared: disclosure on and off, on one engine, one schema each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from fieldgate.app import AppServices, build_services
+from fieldgate.authz.issuance import issue_for_subject
+from fieldgate.authz.principal import Principal
+from fieldgate.db import create_engine
+from fieldgate.settings import PACKAGED_POLICY_DIR, Settings
+
+TOKEN_TTL = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Gateways:
+    """``on`` runs the packaged policy; ``off`` has disclosure switched off (every field
+    FULL, same schema, resolvers and SQL shape). Each has its own plan cache."""
+
+    on: AppServices
+    off: AppServices
+    engine: AsyncEngine
+
+    async def principal(self, subject: str) -> Principal:
+        """The principal of a demo account, from a token issued and verified as in HTTP."""
+        token = await issue_for_subject(self.engine, self.on.tokens, subject, ttl=TOKEN_TTL)
+        return self.on.tokens.verify(token)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_gateways(database_url: str, key_dir: Path) -> Gateways:
+    """Both gateways on one engine; the signing key is a throwaway one in ``key_dir``."""
+    # Explicit values win over FIELDGATE_* variables: the run measures the packaged policy.
+    settings = Settings(
+        env="development",
+        database_url=database_url,
+        key_dir=key_dir,
+        signing_key_file=None,
+        policy_dir=PACKAGED_POLICY_DIR,
+    )
+    engine = create_engine(database_url)
+    on = build_services(settings, engine=engine)
+    off = build_services(settings, engine=engine)
+    off.disclosure_enabled = False
+    return Gateways(on, off, engine)

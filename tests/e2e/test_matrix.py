@@ -1,0 +1,183 @@
+"""The expectations matrix, driven over HTTP against demo data.
+
+For every default role and each purpose it may declare (and none), every classified field
+is queried and every value returned is checked against the stored row: FULL equals the
+stored value, MASKED differs from it and equals the strategy applied to it, DENIED is null
+and reported by an error naming the field.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from graphql import GraphQLObjectType, get_named_type
+from sqlalchemy import select
+
+from fieldgate.authz.classification import Catalog
+from fieldgate.authz.masking import MaskStrategy
+from fieldgate.resolvers.sources import SOURCES, users
+from tests.e2e.conftest import Gateway
+from tests.matrix.expectations import ACCOUNTS, Expectation, cases
+
+CASES = cases()
+ROOTS = {
+    "users": ("User", "users(first: 20)"),
+    "orders": ("Order", "orders(first: 25)"),
+    "tickets": ("SupportTicket", "tickets(first: 60)"),
+    "courses": ("Course", "courses(first: 5)"),
+}
+DENIAL_CODES = {"FORBIDDEN_FIELD", "PURPOSE_REQUIRED"}
+
+
+def selection(gateway: Gateway, type_name: str, depth: int = 0) -> str:
+    graphql_type = gateway.services.schema._schema.get_type(type_name)
+    assert isinstance(graphql_type, GraphQLObjectType)
+    parts = []
+    for name, field in graphql_type.fields.items():
+        target = get_named_type(field.type)
+        if isinstance(target, GraphQLObjectType):
+            if depth < 2:
+                parts.append(f"{name} {{ {selection(gateway, target.name, depth + 1)} }}")
+        else:
+            parts.append(name)
+    return " ".join(parts)
+
+
+def serialize(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+class Checker:
+    """Checks one (role, purpose) case's responses against the stored rows."""
+
+    def __init__(self, gateway: Gateway, role: str, expectations: dict[str, Expectation]):
+        self.gateway = gateway
+        self.role = role
+        self.expectations = expectations
+        self.catalog: Catalog = gateway.services.catalog
+        self.masks = gateway.services.masks
+        self.checked = 0
+        self.denied_seen: set[str] = set()
+        self.caller_user_id: int | None = None
+        self.caller_staff_id: int | None = None
+        self.pseudonyms: dict[str, int] = {}
+
+    async def prepare(self, token: str | None) -> None:
+        if token is None:
+            return
+        principal = self.gateway.services.tokens.verify(token)
+        self.caller_user_id = principal.user_id
+        self.caller_staff_id = principal.staff_id
+        async with self.gateway.services.engine.connect() as conn:
+            ids = (await conn.execute(select(users.c.id))).scalars().all()
+        pseudonym = self.masks(MaskStrategy.PSEUDONYM)
+        self.pseudonyms = {pseudonym(str(i)): i for i in ids}
+
+    def row_kind(self, stored: dict[str, Any]) -> str:
+        if self.caller_user_id is not None and stored.get("_subject") == self.caller_user_id:
+            return "owner"
+        if self.caller_staff_id is not None and stored.get("_assignee") == self.caller_staff_id:
+            return "assigned"
+        return "other"
+
+    def row_id(self, type_name: str, node: dict[str, Any]) -> int:
+        raw = node["id"]
+        if type_name == "User" and raw in self.pseudonyms:
+            return self.pseudonyms[raw]
+        return int(raw)
+
+    async def stored_rows(self, type_name: str, ids: list[int]) -> dict[int, dict[str, Any]]:
+        source = SOURCES[type_name]
+        statement = source.select(list(source.columns)).where(source.id_column.in_(ids))
+        async with self.gateway.services.engine.connect() as conn:
+            rows = (await conn.execute(statement)).mappings().all()
+        return {row["_id"]: dict(row) for row in rows}
+
+    async def check(self, type_name: str, nodes: list[dict[str, Any]]) -> None:
+        if not nodes:
+            return
+        stored = await self.stored_rows(type_name, [self.row_id(type_name, n) for n in nodes])
+        for node in nodes:
+            row = stored[self.row_id(type_name, node)]
+            kind = self.row_kind(row)
+            for field, value in node.items():
+                coordinate = f"{type_name}.{field}"
+                expected = getattr(self.expectations[coordinate], kind)
+                classification = self.catalog.classifications[coordinate]
+                where = f"{self.role} {coordinate} row {row['_id']} ({kind})"
+                if expected == "DENIED":
+                    assert value is None, f"{where}: expected DENIED, got a value"
+                    self.denied_seen.add(coordinate)
+                elif classification.relation:
+                    assert expected == "FULL", where
+                    if value is not None:
+                        children = value if isinstance(value, list) else [value]
+                        target = get_named_type(
+                            self.gateway.services.schema._schema.get_type(type_name)
+                            .fields[field]  # type: ignore[union-attr]
+                            .type
+                        ).name
+                        await self.check(target, children)
+                else:
+                    original = serialize(row[classification.attribute])
+                    if field == "id" and original is not None:
+                        original = str(original)  # GraphQL ID
+                    if expected == "FULL":
+                        assert value == original, f"{where}: FULL differs from the stored value"
+                    else:
+                        assert classification.mask is not None
+                        if original is None:
+                            assert value is None, where
+                        else:
+                            masked = serialize(
+                                self.masks(classification.mask)(row[classification.attribute])
+                            )
+                            assert value == masked, f"{where}: not the {classification.mask} mask"
+                            if len(str(original)) > 4:
+                                assert value != original, f"{where}: MASKED equals the original"
+                self.checked += 1
+
+
+@pytest.mark.parametrize(
+    ("role", "purpose"),
+    sorted(CASES, key=lambda c: (c[0], c[1] or "")),
+    ids=lambda v: v or "none",
+)
+async def test_matrix_over_http(gateway: Gateway, role: str, purpose: str | None) -> None:
+    expectations = CASES[(role, purpose)]
+    account = ACCOUNTS[role]
+    token = await gateway.token(account) if account else None
+    checker = Checker(gateway, role, expectations)
+    await checker.prepare(token)
+    directive = f" @purpose(name: {purpose})" if purpose else ""
+    errors_by_field: dict[str, set[str]] = {}
+    for root, (type_name, field) in ROOTS.items():
+        query = (
+            f"query Matrix{directive} {{ {field} {{ edges {{ node {{ "
+            f"{selection(gateway, type_name)} }} }} }} }}"
+        )
+        response = await gateway.post(query, token=token)
+        assert response.status_code == 200, response.text
+        payload = response.json()
+        assert payload["data"] is not None, payload
+        for error in payload.get("errors", []):
+            extensions = error["extensions"]
+            assert extensions["code"] in DENIAL_CODES, error
+            assert extensions["count"] >= 1
+            errors_by_field.setdefault(extensions["field"], set()).add(root)
+        nodes = [edge["node"] for edge in payload["data"][root]["edges"]]
+        await checker.check(type_name, nodes)
+    # every denial seen in the values was reported, and nothing else was
+    assert set(errors_by_field) == checker.denied_seen
+    # the case is not vacuous: whatever the matrix lets this role see, it saw
+    visible = {
+        c.split(".")[0]
+        for c, e in expectations.items()
+        if "FULL" in (e.other, e.owner, e.assigned) and not c.startswith("Course.")
+    }
+    if visible:
+        assert checker.checked > 0, f"{role}/{purpose}: nothing checked"
