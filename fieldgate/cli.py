@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from fieldgate.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from fieldgate.authz.explain import ExplainRow
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="fieldgate gateway")
 db_app = typer.Typer(no_args_is_help=True, help="database schema and demo data")
@@ -22,9 +33,19 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(schema_app, name="schema")
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``message`` to stderr and leave with ``code`` (1: failed, 2: bad usage)."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """Plain text with aligned columns; the last column is not padded."""
+    lines = [list(headers), *(list(row) for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers) - 1)]
+    return "\n".join(
+        "  ".join([*map(str.ljust, line[:-1], widths), line[-1]]).rstrip() for line in lines
+    )
 
 
 @app.command()
@@ -111,7 +132,7 @@ def token_issue(
     from fieldgate.authz.keys import load_signing_key
     from fieldgate.authz.tokens import TokenService
     from fieldgate.db import create_engine
-    from fieldgate.errors import FieldgateError
+    from fieldgate.errors import ConfigurationError, FieldgateError
 
     settings = Settings()
 
@@ -138,6 +159,8 @@ def token_issue(
         token = asyncio.run(run())
     except FieldgateError as exc:
         fail(exc.message)
+    except ConfigurationError as exc:
+        fail(str(exc))
     sys.stdout.write(token + "\n")
 
 
@@ -161,6 +184,249 @@ def token_revoke(jti: str) -> None:
     typer.echo(f"revoked {jti}", err=True)
 
 
+_SUBJECT = re.compile(r"(?:user|staff|partner):[0-9]+")
+
+
+@token_app.command("list")
+def token_list(
+    sub: Annotated[
+        str | None,
+        typer.Option(help="only this subject's: a username, partner name, or kind:ID"),
+    ] = None,
+) -> None:
+    """List the tokens issued, newest first: jti, subject, issued, expires, revoked."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fieldgate.authz.issuance import list_tokens
+    from fieldgate.db import create_engine
+    from fieldgate.models import IssuedToken
+
+    settings = Settings()
+
+    async def run() -> list[IssuedToken] | None:
+        engine = create_engine(settings.database_url)
+        try:
+            subject = sub
+            if sub is not None and not _SUBJECT.fullmatch(sub):
+                subject = await _subject_named(engine, sub)
+                if subject is None:
+                    return None
+            return await list_tokens(engine, subject)
+        finally:
+            await engine.dispose()
+
+    try:
+        tokens = asyncio.run(run())
+    except (SQLAlchemyError, OSError):
+        fail("cannot read the issued tokens: is the database reachable and upgraded?")
+    if tokens is None:
+        fail("no staff member, user or partner has that name")
+    if not tokens:
+        typer.echo("no tokens", err=True)
+        return
+    typer.echo(
+        table(
+            ("jti", "subject", "issued", "expires", "revoked"),
+            (
+                (
+                    t.jti,
+                    t.subject,
+                    _when(t.issued_at),
+                    _when(t.expires_at),
+                    _when(t.revoked_at) if t.revoked_at else "-",
+                )
+                for t in tokens
+            ),
+        )
+    )
+
+
+async def _subject_named(engine: AsyncEngine, name: str) -> str | None:
+    """The ``sub`` of a staff member, user or partner by name, looked up in that order."""
+    from sqlmodel import select
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from fieldgate.authz.principal import PrincipalKind
+    from fieldgate.authz.tokens import subject_of
+    from fieldgate.models import Partner, Staff, User
+
+    lookups = (
+        (PrincipalKind.STAFF, select(Staff.id).where(Staff.username == name)),
+        (PrincipalKind.USER, select(User.id).where(User.username == name)),
+        (PrincipalKind.PARTNER, select(Partner.id).where(Partner.name == name)),
+    )
+    async with AsyncSession(engine) as session:
+        for kind, query in lookups:
+            found = (await session.exec(query)).first()
+            if found is not None:
+                return subject_of(kind, found)
+    return None
+
+
+def _when(moment: datetime) -> str:
+    # SQLite hands back naive datetimes; every stored time is UTC
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+PolicyDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy-dir",
+        file_okay=False,
+        help="policy folder (default: FIELDGATE_POLICY_DIR, else the packaged policy)",
+    ),
+]
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+@policy_app.command("lint")
+def policy_lint(policy_dir: PolicyDir = None) -> None:
+    """Check the policy against the schema; exit 1 naming every problem."""
+    from fieldgate.authz.lint import lint_policy
+    from fieldgate.authz.policy import RULES_FILE, lint_lines, load_policy, parse_lines
+    from fieldgate.authz.purposes import load_purposes
+    from fieldgate.errors import PolicyError, SchemaMisdeclared
+    from fieldgate.schema import build_schema
+    from fieldgate.schema.catalog import build_catalog
+
+    folder = policy_dir or Settings().policy_dir
+    try:
+        vocabulary = load_purposes(folder)
+        try:
+            rules = parse_lines((folder / RULES_FILE).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            rules = []  # load_policy names the problem
+        # one line per problem, rather than load_policy's single message
+        problems = lint_lines(rules, vocabulary)
+        if not problems:
+            policy = load_policy(folder, vocabulary)
+            catalog = build_catalog(build_schema()._schema, vocabulary)
+            problems = lint_policy(catalog, policy)
+    except PolicyError as exc:
+        fail(exc.message)
+    except SchemaMisdeclared as exc:
+        fail(str(exc))
+    if problems:
+        for problem in problems:
+            typer.echo(problem, err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"policy {policy.version} is valid: {len(rules)} rules, {len(policy.roles())} roles,"
+        f" {len(catalog.classifications)} classified fields"
+    )
+
+
+@policy_app.command("explain")
+def policy_explain(
+    role: Annotated[list[str], typer.Option(help="a role of the policy; repeat for several")],
+    purpose: Annotated[
+        str | None,
+        typer.Option(help="the declared purpose (default: the query's, RIGHTS for a user)"),
+    ] = None,
+    query: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="explain only the fields the first operation of this GraphQL file selects",
+        ),
+    ] = None,
+    policy_dir: PolicyDir = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="table or json")
+    ] = OutputFormat.TABLE,
+) -> None:
+    """Show, field by field, what the roles would see and the rule that decided it."""
+    from fieldgate.authz.explain import (
+        effective_purpose,
+        explain,
+        explain_operation,
+        parse_operation,
+        synthetic_principal,
+    )
+    from fieldgate.authz.policy import load_policy
+    from fieldgate.authz.purposes import load_purposes
+    from fieldgate.errors import BadUserInput, PolicyError, SchemaMisdeclared
+    from fieldgate.schema import build_schema
+    from fieldgate.schema.catalog import build_catalog
+    from fieldgate.schema.extensions import declared_purpose
+
+    folder = policy_dir or Settings().policy_dir
+    try:
+        vocabulary = load_purposes(folder)
+        policy = load_policy(folder, vocabulary)
+        schema = build_schema()._schema
+        catalog = build_catalog(schema, vocabulary)
+    except PolicyError as exc:
+        fail(exc.message)
+    except SchemaMisdeclared as exc:
+        fail(str(exc))
+    try:
+        if query is None:
+            used = effective_purpose(policy, synthetic_principal(policy, role), purpose)
+            rows = explain(catalog, policy, role, purpose)
+        else:
+            try:
+                source = query.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                fail(f"cannot read {query.name} as UTF-8 text", 2)
+            operation, fragments = parse_operation(schema, source)
+            purpose = purpose or declared_purpose(operation, None)
+            used = effective_purpose(policy, synthetic_principal(policy, role), purpose)
+            rows = explain_operation(schema, catalog, policy, role, purpose, operation, fragments)
+    except BadUserInput as exc:
+        fail(exc.message, 2)
+    declarable = used is None or policy.may_declare(role, used)
+    if not declarable:
+        typer.echo(
+            f"note: the roles may not declare {used}; the gateway refuses such operations"
+            " (PURPOSE_NOT_ALLOWED)",
+            err=True,
+        )
+    if output_format is OutputFormat.JSON:
+        document = {
+            "policy": policy.version,
+            "roles": sorted(set(role)),
+            "purpose": used,
+            "declarable": declarable,
+            "fields": [asdict(row) for row in rows],
+        }
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    typer.echo(
+        f"policy {policy.version}, roles {', '.join(sorted(set(role)))}, purpose {used or 'none'}",
+        err=True,
+    )
+    typer.echo(_explain_table(rows))
+
+
+def _explain_table(rows: Sequence[ExplainRow]) -> str:
+    def cell(value: str | None) -> str:
+        return "-" if value is None else str(value)
+
+    return table(
+        ("field", "level", "other rows", "own rows", "assigned", "mask", "reason", "rule"),
+        (
+            (
+                row.field,
+                row.level,
+                row.other,
+                cell(row.owner),
+                cell(row.assigned),
+                cell(row.strategy),
+                cell(row.reason),
+                row.rule,
+            )
+            for row in rows
+        ),
+    )
+
+
 @schema_app.command("print")
 def schema_print() -> None:
     """Print the SDL with every field's classification."""
@@ -175,6 +441,3 @@ def main() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-
-
-_ = Path  # keep the import for option types added later

@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from fieldgate.migrate import upgrade
 
+pytest_plugins = ["tests.gateway"]
+
 POSTGRES_ENV = "FIELDGATE_TEST_POSTGRES_URL"
 POSTGRES_SKIP = f"{POSTGRES_ENV} is not set: PostgreSQL tests skipped"
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from fieldgate.authz.issuance import revoke
 from fieldgate.authz.keys import SigningKey
 from fieldgate.authz.tokens import TokenService
-from tests.e2e.conftest import Gateway
+from tests.gateway import Gateway
 
 ME = "{ me { id username } }"
 

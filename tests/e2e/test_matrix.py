@@ -18,7 +18,7 @@ from sqlalchemy import select
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.masking import MaskStrategy
 from fieldgate.resolvers.sources import SOURCES, users
-from tests.e2e.conftest import Gateway
+from tests.gateway import Gateway
 from tests.matrix.expectations import ACCOUNTS, Expectation, cases
 
 CASES = cases()

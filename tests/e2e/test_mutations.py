@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from fieldgate.models import Order, SupportTicket, TicketMessage, User
-from tests.e2e.conftest import Gateway
+from tests.gateway import Gateway
 
 
 async def count(gateway: Gateway, model: Any) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from tests.e2e.conftest import Gateway
+from tests.gateway import Gateway
 
 FINANCE_ORDERS = """
 query Orders($first: Int!) @purpose(name: ORDER_FULFILLMENT) {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import Gateway
+from tests.gateway import Gateway
 
 MY_ORDERS = "{ orders(first: 100) { totalCount edges { node { id orderNo } } } }"
 

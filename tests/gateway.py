@@ -1,4 +1,7 @@
-"""End-to-end fixtures: a seeded database per backend and the ASGI app in front of it."""
+"""End-to-end fixtures: a seeded database per backend and the ASGI app in front of it.
+
+Loaded as a pytest plugin by the root conftest, so that every test folder can use them.
+"""
 
 from __future__ import annotations
 
