@@ -52,11 +52,16 @@ def build_catalog(schema: GraphQLSchema, vocabulary: PurposeVocabulary | None = 
             if directive is None:
                 raise SchemaMisdeclared(f"{coordinate} has no classification")
             strawberry_field = fields[field_name].extensions[BACKREF]
+            try:
+                level = Level(directive.level)
+                mask = MaskStrategy(directive.mask) if directive.mask is not None else None
+            except ValueError:
+                raise SchemaMisdeclared(f"{coordinate} has an unknown level or mask") from None
             classification = Classification(
                 coordinate=coordinate,
                 attribute=strawberry_field.python_name,
-                level=Level(directive.level),
-                mask=MaskStrategy(directive.mask) if directive.mask is not None else None,
+                level=level,
+                mask=mask,
                 purposes=frozenset(str(p) for p in directive.purposes),
                 prohibits=frozenset(str(p) for p in directive.prohibits),
                 relation=directive.relation,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -155,12 +156,17 @@ class DisclosureExtension(SchemaExtension):
         return {}
 
 
+_CONDITIONAL = re.compile(r"@(?:skip|include)\s*\(\s*if\s*:\s*\$(\w+)")
+
+
 def _directive_variables(query: str, variables: dict[str, Any] | None) -> Any:
-    """Variables that can change which fields are selected (``@skip``/``@include``) or the
-    purpose join the plan key; others do not."""
-    if not variables or ("@skip" not in query and "@include" not in query and "$" not in query):
+    """The values of variables that decide ``@skip``/``@include``: they change which fields
+    a plan covers, so they join its key; other variables (``first``, ids) do not."""
+    names = _CONDITIONAL.findall(query)
+    if not names:
         return None
-    return tuple(sorted((k, repr(v)) for k, v in variables.items()))
+    given = variables or {}
+    return tuple(sorted((name, bool(given.get(name))) for name in set(names)))
 
 
 class ErrorCodes(SchemaExtension):

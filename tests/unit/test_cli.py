@@ -265,7 +265,9 @@ def test_explain_json(runner: CliRunner, catalog: Catalog, policy: Policy) -> No
     assert document["declarable"] is True
     fields = {f["field"]: f for f in document["fields"]}
     assert set(fields) == set(catalog.classifications)
-    assert fields["SupportTicket.contactPhone"] == {
+    contact = fields["SupportTicket.contactPhone"]
+    assert contact.pop("rule").startswith("support_agent, SupportTicket.contactPhone, ")
+    assert contact == {
         "field": "SupportTicket.contactPhone",
         "level": "SENSITIVE",
         "other": "MASKED",
@@ -273,8 +275,8 @@ def test_explain_json(runner: CliRunner, catalog: Catalog, policy: Policy) -> No
         "assigned": "FULL",
         "strategy": "PHONE",
         "reason": None,
-        "rule": fields["SupportTicket.contactPhone"]["rule"],
     }
+    assert fields["Order.bankCard"]["reason"] == "PURPOSE_NOT_ALLOWED_FOR_FIELD"
 
 
 def test_explain_notes_a_purpose_the_roles_may_not_declare(runner: CliRunner) -> None:
@@ -468,18 +470,13 @@ def test_token_list_passes_a_subject_through(
     assert "no tokens" in result.stderr
 
 
-def test_token_list_without_a_database_fails_cleanly(
-    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # a folder where the database file should be: SQLite cannot open it
-    (tmp_path / "folder.db").mkdir()
-    monkeypatch.setenv("FIELDGATE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'folder.db'}")
-
+def test_token_list_on_a_database_not_upgraded_fails_cleanly(runner: CliRunner) -> None:
+    # the autouse fixture's database is a new, empty SQLite file: no issued_tokens table
     result = runner.invoke(app, ["token", "list"])
 
     assert result.exit_code == 1
     assert result.stderr.startswith("error: cannot read the issued tokens")
-    assert "Traceback" not in result.output
+    assert "issued_tokens" not in result.output  # no SQL in the message
 
 
 def test_token_issue_reports_a_configuration_error(
@@ -498,4 +495,4 @@ def test_token_issue_reports_a_configuration_error(
 def test_table_aligns_all_but_the_last_column() -> None:
     text = table(("a", "bbb", "c"), [("xx", "y", "a long last cell"), ("", "", "")])
 
-    assert text.splitlines() == ["a   bbb  c", "xx  y    a long last cell", ""]
+    assert text.split("\n") == ["a   bbb  c", "xx  y    a long last cell", ""]
