@@ -67,7 +67,15 @@ class WorkloadResult:
 
     @property
     def median_ratio(self) -> float:
+        """``p50_on / p50_off``: less moved by a few slow outliers than the means."""
         return self.on.percentile_ms(0.5) / self.off.percentile_ms(0.5)
+
+    @property
+    def paired_ratio(self) -> float:
+        """The median over rounds of ``on / off``: both ran back to back, under the same
+        load, so this is the estimate least moved by noise from other processes."""
+        pairs = zip(self.on.samples_ns, self.off.samples_ns, strict=True)
+        return statistics.median(on / off for on, off in pairs)
 
 
 async def _timed(

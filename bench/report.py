@@ -18,6 +18,8 @@ GOAL = (
     f"DESIGN.md goal: the disclosure engine costs at most {GOAL_RATIO:.2f}× the baseline "
     "(cost ratio = mean on / mean off)"
 )
+# A mean ratio this far from the paired one means outliers, not the engine, decided it.
+NOISE_GAP = 0.05
 PACKAGES = ("strawberry-graphql", "graphql-core", "sqlalchemy", "aiosqlite", "asyncpg")
 
 
@@ -34,6 +36,7 @@ class RunInfo:
         default_factory=lambda: f"{platform.python_version()} ({sys.implementation.name})"
     )
     platform: str = field(default_factory=platform.platform)
+    load_before: tuple[float, ...] = field(default_factory=lambda: _load_average())
 
     def packages(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -44,7 +47,7 @@ class RunInfo:
                 continue
         return found
 
-    def header(self) -> str:
+    def header(self, load_after: tuple[float, ...]) -> str:
         database = self.database
         where = (
             f"temporary SQLite, {DEMO_SIZES['users']} users / {DEMO_SIZES['orders']} orders"
@@ -59,6 +62,8 @@ class RunInfo:
                 f"database {where}; {database.seeding}",
                 f"{self.iterations} measured rounds after {self.warmup} warm-up rounds; "
                 "a round runs 'on' and 'off' once each, alternating which goes first",
+                f"load average (1, 5, 15 min) before {_loads(self.load_before)}, "
+                f"after {_loads(load_after)}",
             )
         )
 
@@ -81,9 +86,25 @@ def _timing_cells(timing: Timing) -> tuple[str, ...]:
     )
 
 
+def _load_average() -> tuple[float, ...]:
+    try:
+        return os.getloadavg()
+    except OSError:  # not available on every platform
+        return ()
+
+
+def _loads(loads: tuple[float, ...]) -> str:
+    return " ".join(f"{load:.2f}" for load in loads) or "unknown"
+
+
 def render(info: RunInfo, results: list[WorkloadResult], seconds: float) -> str:
     """The whole printed report."""
-    lines = [info.header(), "", _line(_COLUMNS), _line(tuple("-" * w for w in _WIDTHS))]
+    lines = [
+        info.header(_load_average()),
+        "",
+        _line(_COLUMNS),
+        _line(tuple("-" * w for w in _WIDTHS)),
+    ]
     for result in results:
         name = result.workload.name
         lines.append(
@@ -102,8 +123,14 @@ def render(info: RunInfo, results: list[WorkloadResult], seconds: float) -> str:
     for result in results:
         verdict = "within the goal" if result.cost_ratio <= GOAL_RATIO else "OVER the goal"
         lines.append(
-            f"  {result.workload.name:<20}  {result.cost_ratio:.2f}× "
-            f"(medians {result.median_ratio:.2f}×)  {verdict}"
+            f"  {result.workload.name:<20}  {result.cost_ratio:.2f}×  {verdict}"
+            f"   (medians {result.median_ratio:.2f}×, paired per round "
+            f"{result.paired_ratio:.2f}×)"
+        )
+    if any(abs(r.cost_ratio - r.paired_ratio) > NOISE_GAP for r in results):
+        lines.append(
+            "  note: a mean ratio is far from its paired ratio: a few slow outliers moved "
+            "the means (machine noise); rerun on a quiet machine or with more --iterations"
         )
     lines += ["", "plan cache lookups (hits / misses, warm-up included): plans compiled once"]
     for result in results:
@@ -134,6 +161,10 @@ def as_json(info: RunInfo, results: list[WorkloadResult], seconds: float) -> dic
             "demo_sizes": DEMO_SIZES if database.temporary else None,
             "seeding": database.seeding,
         },
+        "load_average": {
+            "before": [round(load, 2) for load in info.load_before],
+            "after": [round(load, 2) for load in _load_average()],
+        },
         "iterations": info.iterations,
         "warmup": info.warmup,
         "goal": {"max_cost_ratio": GOAL_RATIO, "cost_ratio": "mean_on / mean_off"},
@@ -152,6 +183,7 @@ def _workload_json(result: WorkloadResult) -> dict[str, Any]:
         "rows": result.rows,
         "cost_ratio": round(result.cost_ratio, 4),
         "median_ratio": round(result.median_ratio, 4),
+        "paired_ratio": round(result.paired_ratio, 4),
         "within_goal": result.cost_ratio <= GOAL_RATIO,
         "on": _timing_json(result.on),
         "off": _timing_json(result.off),
