@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import text
@@ -77,6 +78,10 @@ class FieldgateGraphQL(GraphQL[RequestContext, None]):
     def __init__(self, services: AppServices, **kwargs: Any) -> None:
         super().__init__(services.schema, **kwargs)
         self.services = services
+
+    def encode_json(self, data: object) -> bytes:
+        """orjson: faster, and UTF-8 as it is rather than ``\\u`` escapes."""
+        return orjson.dumps(data)
 
     async def get_context(self, request: Request, response: Any) -> RequestContext:  # type: ignore[override]
         principal = request.user if isinstance(request.user, Principal) else ANONYMOUS

@@ -54,10 +54,20 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
-    """Serve the gateway over HTTP."""
+    """Serve the gateway over HTTP; refuses to start on a policy the lint rejects."""
     import uvicorn
 
+    from fieldgate.app import build_services
+    from fieldgate.errors import ConfigurationError, PolicyError, SchemaMisdeclared
+
     settings = Settings()
+    try:  # fail here, with the reason, rather than in every worker with a trace
+        services = build_services(settings)
+    except (PolicyError, ConfigurationError) as exc:
+        fail(str(exc))
+    except SchemaMisdeclared as exc:
+        fail(f"the schema is misdeclared: {exc}")
+    asyncio.run(services.engine.dispose())
     uvicorn.run(
         "fieldgate.app:create_app",
         factory=True,

@@ -496,3 +496,20 @@ def test_table_aligns_all_but_the_last_column() -> None:
     text = table(("a", "bbb", "c"), [("xx", "y", "a long last cell"), ("", "", "")])
 
     assert text.split("\n") == ["a   bbb  c", "xx  y    a long last cell", ""]
+
+
+def test_serve_refuses_a_policy_the_lint_rejects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "policy"
+    shutil.copytree(PACKAGED_POLICY_DIR, folder)
+    rules = (folder / "policy.csv").read_text(encoding="utf-8")
+    (folder / "policy.csv").write_text(
+        rules.replace("p, finance, Order.id, *, full, any, allow\n", ""), encoding="utf-8"
+    )
+    monkeypatch.setenv("FIELDGATE_POLICY_DIR", str(folder))
+    monkeypatch.setenv("FIELDGATE_KEY_DIR", str(tmp_path / "keys"))
+    monkeypatch.setenv("FIELDGATE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 1
+    assert "Order.id" in result.output
