@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
+from fieldgate.models.audit import AuditEvent, AuditSubject
 from fieldgate.models.catalog import Course, Enrollment
 from fieldgate.models.identity import IssuedToken, Partner, Staff
 from fieldgate.models.orders import Order, OrderItem
@@ -21,6 +22,8 @@ metadata.naming_convention = {
 }
 
 __all__ = [
+    "AuditEvent",
+    "AuditSubject",
     "Consent",
     "Course",
     "Device",

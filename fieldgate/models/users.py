@@ -19,7 +19,7 @@ class User(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=32, index=True)
     email: str | None = Field(default=None, max_length=255)
     real_name: str | None = Field(default=None, max_length=64)
-    id_number: str | None = Field(default=None, max_length=255)
+    id_number: str | None = Field(default=None, max_length=255, description="encrypted")
     birth_date: date | None = None
     gender: str | None = Field(default=None, max_length=16)
     job_title: str | None = Field(default=None, max_length=64)
@@ -30,6 +30,9 @@ class User(SQLModel, table=True):
     face_template: bytes | None = None
     created_at: datetime
     closed_at: datetime | None = None
+    id_number_index: str | None = Field(
+        default=None, max_length=64, index=True, description="keyed HMAC of the ID number"
+    )
 
 
 class ThirdPartyLogin(SQLModel, table=True):
