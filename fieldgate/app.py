@@ -26,6 +26,7 @@ from fieldgate.authz.authn import (
     TokenAuthBackend,
     authentication_error_response,
 )
+from fieldgate.authz.classification import Level
 from fieldgate.authz.disclosure import MaskResolver
 from fieldgate.authz.keys import SigningKey, load_signing_key
 from fieldgate.authz.lint import lint_policy
@@ -117,6 +118,11 @@ def build_services(
         masks=mask_resolver(pseudonym_key(signing_key)),
         relation_coordinates=frozenset(
             c for c, cl in catalog.classifications.items() if cl.relation
+        ),
+        sensitive_coordinates=frozenset(
+            c
+            for c, cl in catalog.classifications.items()
+            if cl.level is Level.SENSITIVE and not cl.relation
         ),
         schema=schema,
         revocations=revocations or DatabaseRevocations(engine),

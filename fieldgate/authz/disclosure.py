@@ -16,7 +16,7 @@ from typing import Any
 from graphql import GraphQLError
 from graphql.pyutils import Path
 
-from fieldgate.authz.conditions import ConditionsOf
+from fieldgate.authz.conditions import SUBJECT_KEY, ConditionsOf
 from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome
 from fieldgate.authz.masking import MaskFunction, MaskStrategy
 from fieldgate.authz.plans import INDEX, PathKey, Plan, Producer
@@ -50,14 +50,24 @@ class _Denial:
 class _Shaper:
     """The per-producer work list, derived once per request from the plan."""
 
+    decrypted: list[str] = field(default_factory=list)
     masked: list[tuple[str, MaskFunction, str]] = field(default_factory=list)
     conditional: list[tuple[str, FieldRule]] = field(default_factory=list)
     denied: list[tuple[str, Outcome]] = field(default_factory=list)
+    audited_full: list[str] = field(default_factory=list)
     relations: frozenset[str] = frozenset()
 
 
+Decrypt = Callable[[Any], Any]
+
+
 class DisclosureContext:
-    """One request's disclosure: shapes rows by the plan and gathers what it withheld."""
+    """One request's disclosure: shapes rows by the plan and gathers what it withheld.
+
+    Besides shaping, it records for the audit trail which data subjects each FULL
+    disclosure of a SENSITIVE coordinate and each denial concerned (``audited``): one
+    entry per (coordinate, outcome), never a value.
+    """
 
     def __init__(
         self,
@@ -65,15 +75,26 @@ class DisclosureContext:
         conditions_of: ConditionsOf,
         masks: MaskResolver,
         relations: Iterable[str] = (),
+        *,
+        sensitive: Iterable[str] = (),
+        encrypted: Iterable[str] = (),
+        decrypt: Decrypt | None = None,
     ) -> None:
-        """``relations`` are the coordinates of relation fields (resolved, not shaped)."""
+        """``relations``: coordinates of relation fields (resolved, not shaped);
+        ``sensitive``: SENSITIVE coordinates, whose FULL disclosures are audited;
+        ``encrypted``: coordinates stored encrypted, opened with ``decrypt`` only when read
+        (a column is read only when the plan may disclose it)."""
         self.plan = plan
         self.conditions_of = conditions_of
         self.masks = masks
         self.relation_coordinates = frozenset(relations)
+        self.sensitive_coordinates = frozenset(sensitive)
+        self.encrypted_coordinates = frozenset(encrypted)
+        self.decrypt = decrypt
         self._shapers: dict[PathKey, _Shaper] = {}
         self._denials: dict[tuple[PathKey, str], _Denial] = {}
         self.masked_coordinates: set[str] = set()
+        self.audited: dict[tuple[str, Disclosure], set[int]] = {}
 
     # -- shaping ------------------------------------------------------------------------
     def producer(self, path: Path) -> Producer:
@@ -90,29 +111,56 @@ class DisclosureContext:
         shaper = _Shaper()
         relations = set()
         for attribute, rule in producer.rules.items():
-            if rule.coordinate in self.relation_coordinates:
+            coordinate = rule.coordinate
+            if coordinate in self.encrypted_coordinates:
+                if self.decrypt is None:
+                    raise FieldgateError("encrypted fields cannot be read")
+                shaper.decrypted.append(attribute)
+            if coordinate in self.relation_coordinates:
                 relations.add(attribute)
             elif not rule.is_static:
                 shaper.conditional.append((attribute, rule))
             elif rule.default.disclosure is Disclosure.MASKED:
                 strategy = rule.default.strategy
                 assert strategy is not None
-                shaper.masked.append((attribute, self.masks(strategy), rule.coordinate))
+                shaper.masked.append((attribute, self.masks(strategy), coordinate))
             elif rule.default.disclosure is Disclosure.DENIED:
                 shaper.denied.append((attribute, rule.default))
+            elif coordinate in self.sensitive_coordinates:
+                shaper.audited_full.append(coordinate)
         shaper.relations = frozenset(relations)
         self._shapers[producer.key] = shaper
         return shaper
+
+    def _subjects(self, coordinate: str, disclosure: Disclosure) -> set[int]:
+        key = (coordinate, disclosure)
+        subjects = self.audited.get(key)
+        if subjects is None:
+            subjects = self.audited[key] = set()
+        return subjects
+
+    def _note(self, coordinate: str, disclosure: Disclosure, row: Mapping[str, Any]) -> None:
+        subject = row.get(SUBJECT_KEY)
+        subjects = self._subjects(coordinate, disclosure)
+        if subject is not None:
+            subjects.add(subject)
 
     def shape(self, path: Path, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Disclose ``rows`` produced at ``path`` (a resolver's ``info.path``)."""
         producer = self.producer(path)
         shaper = self._shaper(producer)
         shaped: list[dict[str, Any]] = []
-        masked, conditional = shaper.masked, shaper.conditional
+        decrypted, masked, conditional = shaper.decrypted, shaper.masked, shaper.conditional
+        decrypt = self.decrypt
         for index, row in enumerate(rows):
             values = dict(row)
             values[PRODUCER_KEY] = producer
+            if decrypted:
+                assert decrypt is not None
+                for attribute in decrypted:
+                    value = values.get(attribute)
+                    if value is not None:
+                        values[attribute] = decrypt(value)
             for attribute, mask, coordinate in masked:
                 value = values.get(attribute)
                 if value is not None:
@@ -123,6 +171,8 @@ class DisclosureContext:
                 for attribute, rule in conditional:
                     outcome = rule.outcome_for(conditions)
                     if outcome.disclosure is Disclosure.FULL:
+                        if rule.coordinate in self.sensitive_coordinates:
+                            self._note(rule.coordinate, Disclosure.FULL, values)
                         continue
                     value = values.pop(attribute, None)
                     if outcome.disclosure is Disclosure.MASKED:
@@ -132,10 +182,16 @@ class DisclosureContext:
                             self.masked_coordinates.add(rule.coordinate)
                     else:
                         self._deny(producer, path, index, attribute, outcome, 1)
+                        self._note(rule.coordinate, Disclosure.DENIED, values)
             shaped.append(values)
-        if rows:
+        if rows and (shaper.audited_full or shaper.denied):
+            subjects = {row[SUBJECT_KEY] for row in rows if row.get(SUBJECT_KEY) is not None}
+            for coordinate in shaper.audited_full:
+                self._subjects(coordinate, Disclosure.FULL).update(subjects)
             for attribute, outcome in shaper.denied:
                 self._deny(producer, path, 0, attribute, outcome, len(rows))
+                coordinate = producer.rules[attribute].coordinate
+                self._subjects(coordinate, Disclosure.DENIED).update(subjects)
         return shaped
 
     def relation_allowed(self, path: Path, parent: Mapping[str, Any], attribute: str) -> bool:
@@ -149,6 +205,7 @@ class DisclosureContext:
         outcome = rule.default if rule.is_static else rule.outcome_for(self.conditions_of(parent))
         if outcome.disclosure is Disclosure.DENIED:
             self._record(path, rule.coordinate, outcome, path.as_list(), 1)
+            self._note(rule.coordinate, Disclosure.DENIED, parent)
             return False
         return True
 

@@ -33,6 +33,9 @@ class Services:
     masks: MaskResolver
     relation_coordinates: frozenset[str]
     disclosure_enabled: bool = True
+    sensitive_coordinates: frozenset[str] = frozenset()
+    encrypted_coordinates: frozenset[str] = frozenset()
+    decrypt: Callable[[Any], Any] | None = None
 
 
 @dataclass

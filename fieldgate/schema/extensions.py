@@ -135,7 +135,13 @@ class DisclosureExtension(SchemaExtension):
             )
             services.plans.put(key, plan)
         ctx.disclosure = DisclosureContext(
-            plan, conditions_for(principal), services.masks, services.relation_coordinates
+            plan,
+            conditions_for(principal),
+            services.masks,
+            services.relation_coordinates,
+            sensitive=services.sensitive_coordinates,
+            encrypted=services.encrypted_coordinates,
+            decrypt=services.decrypt,
         )
         yield
         disclosure = ctx.disclosure
