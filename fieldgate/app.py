@@ -86,8 +86,10 @@ class FieldgateGraphQL(GraphQL[RequestContext, None]):
 
     async def get_context(self, request: Request, response: Any) -> RequestContext:  # type: ignore[override]
         principal = request.user if isinstance(request.user, Principal) else ANONYMOUS
-        strict = principal.strict or request.headers.get(STRICT_HEADER) == "1"
-        return RequestContext(self.services, principal, request, strict)
+        headers = request.headers
+        strict = principal.strict or headers.get(STRICT_HEADER) == "1"
+        do_not_track = headers.get("dnt") == "1" or headers.get("sec-gpc") == "1"
+        return RequestContext(self.services, principal, request, strict, do_not_track=do_not_track)
 
 
 def build_services(
@@ -123,6 +125,9 @@ def build_services(
             c
             for c, cl in catalog.classifications.items()
             if cl.level is Level.SENSITIVE and not cl.relation
+        ),
+        personal_coordinates=frozenset(
+            c for c, cl in catalog.classifications.items() if cl.is_personal
         ),
         schema=schema,
         revocations=revocations or DatabaseRevocations(engine),

@@ -9,7 +9,7 @@ reports it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from graphql import GraphQLError
 from graphql.pyutils import Path
 
 from fieldgate.authz.conditions import SUBJECT_KEY, ConditionsOf
+from fieldgate.authz.consent import RowGates, SubjectFacts, subjects_of
 from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome
 from fieldgate.authz.masking import MaskFunction, MaskStrategy
 from fieldgate.authz.plans import INDEX, PathKey, Plan, Producer
@@ -55,10 +56,12 @@ class _Shaper:
     conditional: list[tuple[str, FieldRule]] = field(default_factory=list)
     denied: list[tuple[str, Outcome]] = field(default_factory=list)
     audited_full: list[str] = field(default_factory=list)
+    gated: list[tuple[str, str]] = field(default_factory=list)
     relations: frozenset[str] = frozenset()
 
 
 Decrypt = Callable[[Any], Any]
+LoadFacts = Callable[[list[int]], Awaitable[Mapping[int, SubjectFacts]]]
 
 
 class DisclosureContext:
@@ -79,11 +82,16 @@ class DisclosureContext:
         sensitive: Iterable[str] = (),
         encrypted: Iterable[str] = (),
         decrypt: Decrypt | None = None,
+        personal: Iterable[str] = (),
+        gates: RowGates | None = None,
+        load_facts: LoadFacts | None = None,
     ) -> None:
         """``relations``: coordinates of relation fields (resolved, not shaped);
         ``sensitive``: SENSITIVE coordinates, whose FULL disclosures are audited;
         ``encrypted``: coordinates stored encrypted, opened with ``decrypt`` only when read
-        (a column is read only when the plan may disclose it)."""
+        (a column is read only when the plan may disclose it); ``gates``: the request's
+        consent, Do-Not-Track and cross-border conditions, applied to the ``personal``
+        coordinates of each row with the subject facts ``load_facts`` returns."""
         self.plan = plan
         self.conditions_of = conditions_of
         self.masks = masks
@@ -91,8 +99,12 @@ class DisclosureContext:
         self.sensitive_coordinates = frozenset(sensitive)
         self.encrypted_coordinates = frozenset(encrypted)
         self.decrypt = decrypt
+        self.personal_coordinates = frozenset(personal)
+        self.gates = gates if gates is not None and gates.active else None
+        self.load_facts = load_facts
+        self.facts: dict[int, SubjectFacts] = {}
         self._shapers: dict[PathKey, _Shaper] = {}
-        self._denials: dict[tuple[PathKey, str], _Denial] = {}
+        self._denials: dict[tuple[PathKey, str, str | None], _Denial] = {}
         self.masked_coordinates: set[str] = set()
         self.audited: dict[tuple[str, Disclosure], set[int]] = {}
 
@@ -128,6 +140,13 @@ class DisclosureContext:
                 shaper.denied.append((attribute, rule.default))
             elif coordinate in self.sensitive_coordinates:
                 shaper.audited_full.append(coordinate)
+            if (
+                self.gates is not None
+                and coordinate in self.personal_coordinates
+                and coordinate not in self.relation_coordinates
+                and not (rule.is_static and rule.default.disclosure is Disclosure.DENIED)
+            ):
+                shaper.gated.append((attribute, coordinate))
         shaper.relations = frozenset(relations)
         self._shapers[producer.key] = shaper
         return shaper
@@ -145,10 +164,22 @@ class DisclosureContext:
         if subject is not None:
             subjects.add(subject)
 
+    async def disclose(self, path: Path, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Disclose ``rows`` produced at ``path``, loading their subjects' facts if needed."""
+        if self.gates is not None and rows and self._shaper(self.producer(path)).gated:
+            missing = [s for s in subjects_of(rows) if s not in self.facts]
+            if missing:
+                if self.load_facts is None:
+                    raise FieldgateError("subject facts cannot be loaded")
+                self.facts.update(await self.load_facts(missing))
+        return self.shape(path, rows)
+
     def shape(self, path: Path, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Disclose ``rows`` produced at ``path`` (a resolver's ``info.path``)."""
         producer = self.producer(path)
         shaper = self._shaper(producer)
+        gates, gated = self.gates, shaper.gated
+        withheld: set[int] = set()
         shaped: list[dict[str, Any]] = []
         decrypted, masked, conditional = shaper.decrypted, shaper.masked, shaper.conditional
         decrypt = self.decrypt
@@ -183,9 +214,27 @@ class DisclosureContext:
                     else:
                         self._deny(producer, path, index, attribute, outcome, 1)
                         self._note(rule.coordinate, Disclosure.DENIED, values)
+            if gated:
+                assert gates is not None
+                subject = values.get(SUBJECT_KEY)
+                facts = self.facts.get(subject) if subject is not None else None
+                for attribute, coordinate in gated:
+                    if attribute not in values:
+                        continue
+                    reason = gates.reason(coordinate, subject, facts)
+                    if reason is not None:
+                        del values[attribute]
+                        outcome = Outcome(Disclosure.DENIED, reason=reason, rule="data subject")
+                        self._deny(producer, path, index, attribute, outcome, 1)
+                        self._note(coordinate, Disclosure.DENIED, values)
+                        withheld.add(index)
             shaped.append(values)
         if rows and (shaper.audited_full or shaper.denied):
-            subjects = {row[SUBJECT_KEY] for row in rows if row.get(SUBJECT_KEY) is not None}
+            subjects = {
+                row[SUBJECT_KEY]
+                for index, row in enumerate(rows)
+                if row.get(SUBJECT_KEY) is not None and index not in withheld
+            }
             for coordinate in shaper.audited_full:
                 self._subjects(coordinate, Disclosure.FULL).update(subjects)
             for attribute, outcome in shaper.denied:
@@ -221,7 +270,7 @@ class DisclosureContext:
         for selection in producer.selections:
             if selection.attribute != attribute:
                 continue
-            key = (producer.key, selection.response_key)
+            key = (producer.key, selection.response_key, outcome.reason)
             denial = self._denials.get(key)
             if denial is None:
                 prefix = [index if part == INDEX else part for part in producer.row_prefix]
@@ -233,7 +282,7 @@ class DisclosureContext:
     def _record(
         self, path: Path, coordinate: str, outcome: Outcome, first: list[str | int], count: int
     ) -> None:
-        key = (path_key(path)[:-1], str(path.key))
+        key = (path_key(path)[:-1], str(path.key), outcome.reason)
         denial = self._denials.get(key)
         if denial is None:
             denial = _Denial(coordinate, outcome, first)

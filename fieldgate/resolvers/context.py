@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
 from fieldgate.authz.classification import Catalog
+from fieldgate.authz.consent import SubjectFacts, load_subject_facts
 from fieldgate.authz.disclosure import DisclosureContext, MaskResolver
 from fieldgate.authz.plans import PlanCache
 from fieldgate.authz.policy import Policy
@@ -34,6 +36,7 @@ class Services:
     relation_coordinates: frozenset[str]
     disclosure_enabled: bool = True
     sensitive_coordinates: frozenset[str] = frozenset()
+    personal_coordinates: frozenset[str] = frozenset()
     encrypted_coordinates: frozenset[str] = frozenset()
     decrypt: Callable[[Any], Any] | None = None
 
@@ -46,6 +49,7 @@ class RequestContext:
     principal: Principal
     request: Request | None = None
     strict: bool = False
+    do_not_track: bool = False
     disclosure: DisclosureContext | None = None
     loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
 
@@ -64,6 +68,11 @@ class RequestContext:
             existing = DataLoader(load_fn=load)
             self.loaders[key] = existing
         return existing
+
+    async def subject_facts(self, subject_ids: list[int]) -> dict[int, SubjectFacts]:
+        """Consents and ages of these data subjects, in one query."""
+        async with self.services.engine.connect() as connection:
+            return await load_subject_facts(connection, subject_ids, datetime.now(UTC).date())
 
     async def fetch(self, statement: Select[Any]) -> Sequence[Mapping[str, Any]]:
         """Run a SELECT and return its rows as mappings keyed by column label."""

@@ -47,7 +47,7 @@ async def lookup(info: Ctx, type_name: str, row_id: int) -> Row:
         raise NotFound(f"{type_name} not found")
     if producer is None:
         return {}
-    return disclosure.shape(info.path, rows)[0]
+    return (await disclosure.disclose(info.path, rows))[0]
 
 
 async def list_rows(
@@ -71,7 +71,7 @@ async def list_rows(
     if after_id is not None:
         statement = statement.where(source.id_column > after_id)
     raw = await ctx.fetch(statement.order_by(source.id_column).limit(limit + 1))
-    shaped = disclosure.shape(info.path, raw[:limit]) if producer else [{} for _ in raw]
+    shaped = await disclosure.disclose(info.path, raw[:limit]) if producer else [{} for _ in raw]
     return connection(shaped, raw, limit=limit, after=after_id, count=count)
 
 

@@ -62,7 +62,7 @@ async def _many(
         return [grouped.get(key, []) for key in keys]
 
     rows = await ctx.loader(producer.key, load).load(root[parent_key])
-    return disclosure.shape(info.path, rows)
+    return await disclosure.disclose(info.path, rows)
 
 
 async def _one(
@@ -89,7 +89,7 @@ async def _one(
     row = await ctx.loader(producer.key, load).load(key)
     if row is None:
         return None
-    return disclosure.shape(info.path, [row])[0]
+    return (await disclosure.disclose(info.path, [row]))[0]
 
 
 async def order_items(root: Row, info: Info[RequestContext, None]) -> list[Row] | None:

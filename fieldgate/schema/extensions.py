@@ -22,6 +22,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from fieldgate.authz.conditions import conditions_for
+from fieldgate.authz.consent import compile_gates
 from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome, decide_field
 from fieldgate.authz.disclosure import DisclosureContext
 from fieldgate.authz.plans import compile_plan, document_hash
@@ -140,6 +141,11 @@ class DisclosureExtension(SchemaExtension):
             services.masks,
             services.relation_coordinates,
             sensitive=services.sensitive_coordinates,
+            personal=services.personal_coordinates,
+            gates=compile_gates(
+                principal, purpose, policy.vocabulary, do_not_track=ctx.do_not_track
+            ),
+            load_facts=ctx.subject_facts,
             encrypted=services.encrypted_coordinates,
             decrypt=services.decrypt,
         )

@@ -8,7 +8,7 @@ and reported by an error naming the field.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -17,11 +17,13 @@ from sqlalchemy import select
 
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.masking import MaskStrategy
+from fieldgate.models import Consent
 from fieldgate.resolvers.sources import SOURCES, users
 from tests.gateway import Gateway
 from tests.matrix.expectations import ACCOUNTS, Expectation, cases
 
 CASES = cases()
+consents = Consent.__table__  # type: ignore[attr-defined]
 ROOTS = {
     "users": ("User", "users(first: 20)"),
     "orders": ("Order", "orders(first: 25)"),
@@ -51,12 +53,42 @@ def serialize(value: Any) -> Any:
     return value
 
 
+async def identity_consents(gateway: Gateway) -> set[int]:
+    """Subjects whose IDENTITY_VERIFICATION consent is in effect (a minor's needs a guardian)."""
+    today = datetime.now(UTC).date()
+    statement = (
+        select(consents.c.user_id, consents.c.guardian_consent, users.c.birth_date)
+        .join(users, users.c.id == consents.c.user_id)
+        .where(consents.c.purpose == "IDENTITY_VERIFICATION", consents.c.withdrawn_at.is_(None))
+    )
+    async with gateway.services.engine.connect() as conn:
+        rows = (await conn.execute(statement)).all()
+    found = set()
+    for row in rows:
+        born = row.birth_date
+        adult = (
+            born is None
+            or (today.year - born.year - ((today.month, today.day) < (born.month, born.day))) >= 18
+        )
+        if adult or row.guardian_consent:
+            found.add(row.user_id)
+    return found
+
+
 class Checker:
     """Checks one (role, purpose) case's responses against the stored rows."""
 
-    def __init__(self, gateway: Gateway, role: str, expectations: dict[str, Expectation]):
+    def __init__(
+        self,
+        gateway: Gateway,
+        role: str,
+        purpose: str | None,
+        expectations: dict[str, Expectation],
+    ):
         self.gateway = gateway
         self.role = role
+        self.purpose = purpose
+        self.identity_consented: set[int] = set()
         self.expectations = expectations
         self.catalog: Catalog = gateway.services.catalog
         self.masks = gateway.services.masks
@@ -76,6 +108,7 @@ class Checker:
             ids = (await conn.execute(select(users.c.id))).scalars().all()
         pseudonym = self.masks(MaskStrategy.PSEUDONYM)
         self.pseudonyms = {pseudonym(str(i)): i for i in ids}
+        self.identity_consented = await identity_consents(self.gateway)
 
     def row_kind(self, stored: dict[str, Any]) -> str:
         if self.caller_user_id is not None and stored.get("_subject") == self.caller_user_id:
@@ -109,6 +142,12 @@ class Checker:
                 expected = getattr(self.expectations[coordinate], kind)
                 classification = self.catalog.classifications[coordinate]
                 where = f"{self.role} {coordinate} row {row['_id']} ({kind})"
+                if (
+                    self.purpose == "IDENTITY_VERIFICATION"
+                    and coordinate in ("User.idNumber", "Order.buyerIdNumber")
+                    and row["_subject"] not in self.identity_consented
+                ):
+                    expected = "DENIED"  # the data subject's separate consent is missing
                 if expected == "DENIED":
                     assert value is None, f"{where}: expected DENIED, got a value"
                     self.denied_seen.add(coordinate)
@@ -151,7 +190,7 @@ async def test_matrix_over_http(gateway: Gateway, role: str, purpose: str | None
     expectations = CASES[(role, purpose)]
     account = ACCOUNTS[role]
     token = await gateway.token(account) if account else None
-    checker = Checker(gateway, role, expectations)
+    checker = Checker(gateway, role, purpose, expectations)
     await checker.prepare(token)
     directive = f" @purpose(name: {purpose})" if purpose else ""
     errors_by_field: dict[str, set[str]] = {}

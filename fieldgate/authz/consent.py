@@ -1,0 +1,172 @@
+"""The data subject's say in each decision: consent, Do-Not-Track, minors, cross-border.
+
+Gates are compiled once per request from the principal, the purpose and the request's
+Do-Not-Track signal; per row they need only the row's data subject and that subject's
+facts (active consents, age), which are loaded for a whole page in one batched query.
+A gate can only deny: it never widens what the plan decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from fieldgate.authz.decisions import DenialReason
+from fieldgate.authz.principal import Principal, PrincipalKind
+from fieldgate.authz.purposes import PurposeVocabulary
+from fieldgate.models import Consent, User
+
+CROSS_BORDER = "CROSS_BORDER"
+"""The separate consent a user gives to transfers of their data outside mainland China."""
+MAINLAND = "CN"
+IDENTITY_VERIFICATION = "IDENTITY_VERIFICATION"
+# Fields whose use for identity verification needs the subject's separate consent.
+IDENTITY_COORDINATES = frozenset({"User.idNumber", "Order.buyerIdNumber"})
+# Purposes Do-Not-Track (DNT: 1, Sec-GPC: 1) keeps the caller's own data out of.
+TRACKING_PURPOSES = frozenset({"PERSONALISATION", "MARKETING"})
+ADULT_AGE = 18
+CHILD_AGE = 14
+
+consents = Consent.__table__  # type: ignore[attr-defined]
+users = User.__table__  # type: ignore[attr-defined]
+
+
+def age_on(birth_date: date | None, today: date) -> int | None:
+    if birth_date is None:
+        return None
+    years = today.year - birth_date.year
+    return years - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectFacts:
+    """What the gates need to know about one data subject.
+
+    ``consents`` are the purposes whose consent is in effect: for a minor, only those backed
+    by a guardian's consent; ``asked`` are all active opt-ins, in effect or not.
+    """
+
+    consents: frozenset[str]
+    asked: frozenset[str]
+    minor: bool = False
+    child: bool = False
+
+
+NO_FACTS = SubjectFacts(frozenset(), frozenset())
+
+
+async def load_subject_facts(
+    connection: AsyncConnection, subject_ids: Sequence[int], today: date
+) -> dict[int, SubjectFacts]:
+    """Facts of many subjects in one query (users left-joined to their active consents)."""
+    statement = (
+        select(users.c.id, users.c.birth_date, consents.c.purpose, consents.c.guardian_consent)
+        .select_from(
+            users.outerjoin(
+                consents,
+                and_(consents.c.user_id == users.c.id, consents.c.withdrawn_at.is_(None)),
+            )
+        )
+        .where(users.c.id.in_(list(subject_ids)))
+    )
+    asked: dict[int, set[str]] = {}
+    guarded: dict[int, set[str]] = {}
+    ages: dict[int, int | None] = {}
+    for row in (await connection.execute(statement)).all():
+        ages[row.id] = age_on(row.birth_date, today)
+        asked.setdefault(row.id, set())
+        guarded.setdefault(row.id, set())
+        if row.purpose is not None:
+            asked[row.id].add(row.purpose)
+            if row.guardian_consent:
+                guarded[row.id].add(row.purpose)
+    facts = {}
+    for subject, age in ages.items():
+        minor = age is not None and age < ADULT_AGE
+        facts[subject] = SubjectFacts(
+            consents=frozenset(guarded[subject] if minor else asked[subject]),
+            asked=frozenset(asked[subject]),
+            minor=minor,
+            child=age is not None and age < CHILD_AGE,
+        )
+    return facts
+
+
+@dataclass(frozen=True, slots=True)
+class RowGates:
+    """The per-row conditions of one request, beyond what the plan decided statically."""
+
+    consent_purpose: str | None = None
+    identity_consent: bool = False
+    tracking_subject: int | None = None
+    cross_border: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.consent_purpose
+            or self.identity_consent
+            or self.tracking_subject is not None
+            or self.cross_border
+        )
+
+    def reason(
+        self, coordinate: str, subject: int | None, facts: SubjectFacts | None
+    ) -> DenialReason | None:
+        """Why this subject's value of ``coordinate`` is withheld, or None (facts of a missing
+        subject count as none: fail closed)."""
+        if subject is None:
+            return None
+        facts = facts or NO_FACTS
+        if self.tracking_subject is not None and subject == self.tracking_subject:
+            return DenialReason.DO_NOT_TRACK
+        if self.cross_border and CROSS_BORDER not in facts.consents:
+            return DenialReason.CROSS_BORDER_CONSENT_REQUIRED
+        needed = self.consent_purpose
+        if needed is None and self.identity_consent and coordinate in IDENTITY_COORDINATES:
+            needed = IDENTITY_VERIFICATION
+        if needed is not None and needed not in facts.consents:
+            if facts.minor and needed in facts.asked:
+                return DenialReason.GUARDIAN_CONSENT_REQUIRED
+            return DenialReason.CONSENT_REQUIRED
+        return None
+
+
+def compile_gates(
+    principal: Principal,
+    purpose: str | None,
+    vocabulary: PurposeVocabulary,
+    *,
+    do_not_track: bool,
+) -> RowGates:
+    """The gates of one request (computed once, before execution)."""
+    consent_purpose = None
+    if purpose is not None:
+        consent_purpose = next(
+            (p for p in vocabulary.lineage(purpose) if p in vocabulary.needs_consent), None
+        )
+    tracking = (
+        principal.user_id
+        if do_not_track and purpose is not None and purpose in TRACKING_PURPOSES
+        else None
+    )
+    cross_border = (
+        principal.kind is PrincipalKind.PARTNER
+        and (principal.partner_region or MAINLAND) != MAINLAND
+    )
+    return RowGates(
+        consent_purpose=consent_purpose,
+        identity_consent=purpose is not None
+        and IDENTITY_VERIFICATION in vocabulary.lineage(purpose),
+        tracking_subject=tracking,
+        cross_border=cross_border,
+    )
+
+
+def subjects_of(rows: Iterable[Mapping[str, object]]) -> list[int]:
+    found = {row.get("_subject") for row in rows}
+    return sorted(s for s in found if isinstance(s, int))
