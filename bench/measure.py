@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import statistics
 import time
@@ -95,6 +96,7 @@ async def run_workload(
     that neither mode always runs right after the other.
     """
     principal = await gateways.principal(workload.subject)
+    gc.collect()  # the previous workload's garbage is not this one's to collect
     before = {
         mode: (services.plans.hits, services.plans.misses)
         for mode, services in (("on", gateways.on), ("off", gateways.off))

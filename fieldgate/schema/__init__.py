@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 import structlog
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -17,6 +17,12 @@ from fieldgate.schema.root import Mutation, Query
 
 class FieldgateSchema(strawberry.Schema):
     """Strawberry's schema, logging errors as coded events instead of tracebacks."""
+
+    def get_extensions(self, sync: bool = False) -> list[SchemaExtension]:
+        """Our extensions only. Strawberry adds a field-directive pass whenever the schema
+        declares directives; ``@purpose`` is an operation directive read before execution,
+        and that pass would wrap every field's resolution (measured: 2.5x slower)."""
+        return [ext if isinstance(ext, SchemaExtension) else ext() for ext in self.extensions]
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
