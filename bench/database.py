@@ -8,9 +8,11 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from fieldgate.authz.keyring import load_keyring
 from fieldgate.db import create_engine
 from fieldgate.demo.seed import seed_demo
 from fieldgate.migrate import upgrade
+from fieldgate.settings import Settings
 
 # Smaller than the demo defaults (seeds in about a second) and still more than a page
 # of 100 orders for the support agent and for each logistics partner.
@@ -49,9 +51,13 @@ async def prepare_database(url: str | None, folder: Path) -> PreparedDatabase:
     temporary = url is None
     target = temporary_sqlite_url(folder) if url is None else url
     await asyncio.to_thread(upgrade, target)  # Alembic is synchronous
+    # sealed with the data keys the gateways load (build_gateways: ``folder / "keys"``)
+    keyring = load_keyring(Settings(env="development", key_dir=folder / "keys", data_key_file=None))
     engine = create_engine(target)
     try:
-        report = await seed_demo(engine, seed=DEMO_SEED, progress=False, **DEMO_SIZES)
+        report = await seed_demo(
+            engine, keyring=keyring, seed=DEMO_SEED, progress=False, **DEMO_SIZES
+        )
     finally:
         await engine.dispose()
     return PreparedDatabase(target, temporary, report.summary())

@@ -43,6 +43,7 @@ def build_gateways(database_url: str, key_dir: Path) -> Gateways:
         database_url=database_url,
         key_dir=key_dir,
         signing_key_file=None,
+        data_key_file=None,
         policy_dir=PACKAGED_POLICY_DIR,
     )
     engine = create_engine(database_url)

@@ -9,18 +9,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import structlog
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from strawberry.asgi import GraphQL
 
+from fieldgate.access_log import redact_access_log_queries
+from fieldgate.authz.audit import AuditSink
+from fieldgate.authz.audit_chain import AuditKey, load_audit_key
+from fieldgate.authz.audit_request import request_id_from
+from fieldgate.authz.audit_store import DatabaseAuditSink
+from fieldgate.authz.audit_writer import AuditWriter
 from fieldgate.authz.authn import (
     DatabaseRevocations,
     RevocationChecker,
@@ -29,6 +36,8 @@ from fieldgate.authz.authn import (
 )
 from fieldgate.authz.classification import Level
 from fieldgate.authz.disclosure import MaskResolver
+from fieldgate.authz.encrypted import ENCRYPTED_COORDINATES
+from fieldgate.authz.keyring import Keyring, load_keyring
 from fieldgate.authz.keys import SigningKey, load_signing_key
 from fieldgate.authz.lint import lint_policy
 from fieldgate.authz.masking import MaskFunction, MaskStrategy, mask_function
@@ -38,13 +47,21 @@ from fieldgate.authz.principal import ANONYMOUS, Principal
 from fieldgate.authz.purposes import load_purposes
 from fieldgate.authz.tokens import TokenService
 from fieldgate.db import create_engine
-from fieldgate.errors import PolicyError
+from fieldgate.errors import PolicyError, SchemaMisdeclared
+from fieldgate.http.cors import cors_middleware
+from fieldgate.http.guard import RequestGuard
+from fieldgate.http.secure_headers import SecureHeaders
+from fieldgate.http.view import GraphQLOverHTTP
 from fieldgate.resolvers.context import RequestContext, Services
 from fieldgate.schema import build_schema
 from fieldgate.schema.catalog import build_catalog
+from fieldgate.schema.limits import QueryLimits
 from fieldgate.settings import Settings
 
 STRICT_HEADER = "fieldgate-strict"
+REQUEST_ID_HEADER = "x-request-id"
+
+log = structlog.get_logger("fieldgate.app")
 
 
 def pseudonym_key(signing_key: SigningKey) -> bytes:
@@ -72,9 +89,10 @@ class AppServices(Services):
 
     schema: Any = None
     revocations: RevocationChecker | None = None
+    keyring: Keyring | None = None
 
 
-class FieldgateGraphQL(GraphQL[RequestContext, None]):
+class FieldgateGraphQL(GraphQLOverHTTP[RequestContext]):
     """Strawberry's ASGI view with fieldgate's request context."""
 
     def __init__(self, services: AppServices, **kwargs: Any) -> None:
@@ -90,7 +108,16 @@ class FieldgateGraphQL(GraphQL[RequestContext, None]):
         headers = request.headers
         strict = principal.strict or headers.get(STRICT_HEADER) == "1"
         do_not_track = headers.get("dnt") == "1" or headers.get("sec-gpc") == "1"
-        return RequestContext(self.services, principal, request, strict, do_not_track=do_not_track)
+        request_id = request_id_from(headers.get(REQUEST_ID_HEADER))
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return RequestContext(
+            self.services,
+            principal,
+            request,
+            strict,
+            do_not_track=do_not_track,
+            request_id=request_id,
+        )
 
 
 def build_services(
@@ -99,11 +126,14 @@ def build_services(
     engine: AsyncEngine | None = None,
     policy: Policy | None = None,
     revocations: RevocationChecker | None = None,
+    keyring: Keyring | None = None,
+    audit_sink: AuditSink | None = None,
 ) -> AppServices:
-    """Build every dependency once; tests pass their own engine, policy or revocations."""
+    """Build every dependency once; tests pass their own engine, policy, revocations,
+    data keyring or audit sink."""
     vocabulary = load_purposes(settings.policy_dir)
     policy = policy or load_policy(settings.policy_dir, vocabulary)
-    schema = build_schema()
+    schema = build_schema(QueryLimits.from_settings(settings), production=settings.is_production)
     catalog = build_catalog(schema._schema, policy.vocabulary)
     problems = lint_policy(catalog, policy)
     if problems:
@@ -111,6 +141,13 @@ def build_services(
     engine = engine or create_engine(settings.database_url)
     signing_key = load_signing_key(settings)
     tokens = TokenService(signing_key, settings.token_issuer, settings.token_audience)
+    keyring = keyring or load_keyring(settings)
+    audit_sink = audit_sink or database_audit_sink(engine, load_audit_key(settings))
+    unknown = ENCRYPTED_COORDINATES - catalog.classifications.keys()
+    if unknown:
+        raise SchemaMisdeclared(
+            "encrypted fields missing from the schema: " + ", ".join(sorted(unknown))
+        )
     return AppServices(
         settings=settings,
         engine=engine,
@@ -130,20 +167,49 @@ def build_services(
         personal_coordinates=frozenset(
             c for c, cl in catalog.classifications.items() if cl.is_personal
         ),
+        encrypted_coordinates=ENCRYPTED_COORDINATES,
+        decrypt=keyring.decrypt,
         schema=schema,
         revocations=revocations or DatabaseRevocations(engine),
+        keyring=keyring,
+        audit=AuditWriter(audit_sink, capacity=settings.audit_queue_size),
     )
+
+
+def database_audit_sink(engine: AsyncEngine, key: AuditKey) -> DatabaseAuditSink:
+    """The trail on an engine of its own: audit writes neither wait for request connections
+    nor take them. Without a pool, a connection lives for one batch, and nothing is held
+    between batches."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return DatabaseAuditSink(engine, key)  # a memory database exists in one engine only
+    own = create_engine(url.render_as_string(hide_password=False), poolclass=NullPool)
+    return DatabaseAuditSink(own, key, owns_engine=True)
+
+
+async def record_policy_version(services: Services) -> None:
+    """Record a ``policy_change`` event when the policy differs from the last one recorded
+    (only with the database trail; a failure is logged and does not stop the gateway)."""
+    sink = services.audit.sink if services.audit is not None else None
+    if not isinstance(sink, DatabaseAuditSink):
+        return
+    try:
+        await sink.record_policy_version(services.policy.version)
+    except Exception as exc:  # the database may be down at start: serve, and say so
+        log.error("audit_policy_version_not_recorded", error_class=type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
     """The ASGI application (``uvicorn --factory fieldgate.app:create_app``)."""
     settings = settings or Settings()
     services = build_services(settings, **overrides)
+    redact_access_log_queries()  # GET URLs carry operations, and arguments may be secrets
     assert services.revocations is not None
     graphql = FieldgateGraphQL(
         services,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         allow_queries_via_get=True,
+        max_batch=settings.max_batch,
     )
 
     async def healthz(_: Request) -> Response:
@@ -165,7 +231,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", graphql),  # methods: RequestGuard answers the others
     ]
     if not settings.is_production:
         routes.insert(2, Route("/graphql/schema.graphql", schema_sdl))
@@ -175,17 +241,27 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         # Everything built so far lives as long as the process: keep the collector off it.
         gc.collect()
         gc.freeze()
+        if services.audit is not None:
+            await services.audit.start()
+            await record_policy_version(services)
         yield
+        if services.audit is not None:
+            await services.audit.close()  # a clean shutdown stores every accepted event
         await services.engine.dispose()
 
     app = Starlette(
         routes=routes,
         middleware=[
+            # Outermost first: every answer is hardened, CORS covers refusals too, and
+            # the guard refuses before any token is checked.
+            Middleware(SecureHeaders, production=settings.is_production, no_store_path="/graphql"),
+            *cors_middleware(settings.cors_allowed_origins),
+            Middleware(RequestGuard, path="/graphql", max_body_bytes=settings.max_body_bytes),
             Middleware(
                 AuthenticationMiddleware,
                 backend=TokenAuthBackend(services.tokens, services.revocations),
                 on_error=authentication_error_response,
-            )
+            ),
         ],
         lifespan=lifespan,
     )

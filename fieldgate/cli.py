@@ -1,4 +1,4 @@
-"""The ``fieldgate`` command: serve, db, token, policy, schema."""
+"""The ``fieldgate`` command: serve, db, token, policy, schema, keys, audit."""
 
 from __future__ import annotations
 
@@ -21,16 +21,23 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from fieldgate.authz.explain import ExplainRow
+    from fieldgate.authz.keyring import Keyring
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="fieldgate gateway")
 db_app = typer.Typer(no_args_is_help=True, help="database schema and demo data")
 token_app = typer.Typer(no_args_is_help=True, help="issue, list and revoke tokens")
 policy_app = typer.Typer(no_args_is_help=True, help="check and explain the policy")
 schema_app = typer.Typer(no_args_is_help=True, help="the GraphQL schema")
+audit_app = typer.Typer(no_args_is_help=True, help="the tamper-evident audit trail")
+keys_app = typer.Typer(
+    no_args_is_help=True, help="data keys of the encrypted columns: status, rotate, retire"
+)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(policy_app, name="policy")
 app.add_typer(schema_app, name="schema")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -100,20 +107,27 @@ def db_seed(
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Fill the database with deterministic demo data (development only)."""
+    from fieldgate.authz.keyring import load_keyring
     from fieldgate.db import create_engine
     from fieldgate.demo.seed import seed_demo
+    from fieldgate.errors import ConfigurationError
 
     if not demo:
         fail("only --demo seeding exists")
     settings = Settings()
     if settings.is_production:
         fail("demo data is for development only")
+    try:
+        keyring = load_keyring(settings)  # the sensitive columns are stored sealed
+    except ConfigurationError as exc:
+        fail(str(exc))
 
     async def run() -> None:
         engine = create_engine(settings.database_url)
         try:
             report = await seed_demo(
                 engine,
+                keyring=keyring,
                 users=users,
                 courses=courses,
                 orders=orders,
@@ -138,6 +152,8 @@ def token_issue(
     strict: Annotated[bool, typer.Option(help="fail whole operations on any denial")] = False,
 ) -> None:
     """Print a signed token for a subject; roles and purposes come from the database."""
+    from fieldgate.authz.audit_chain import load_audit_key
+    from fieldgate.authz.audit_store import DatabaseAuditSink
     from fieldgate.authz.issuance import issue_for_subject, parse_ttl
     from fieldgate.authz.keys import load_signing_key
     from fieldgate.authz.tokens import TokenService
@@ -151,6 +167,7 @@ def token_issue(
         service = TokenService(
             load_signing_key(settings), settings.token_issuer, settings.token_audience
         )
+        audit = DatabaseAuditSink(engine, load_audit_key(settings))
         try:
             return await issue_for_subject(
                 engine,
@@ -161,6 +178,7 @@ def token_issue(
                 purposes=purpose or [],
                 ttl=parse_ttl(ttl),
                 strict=strict,
+                audit=audit,
             )
         finally:
             await engine.dispose()
@@ -177,15 +195,22 @@ def token_issue(
 @token_app.command("revoke")
 def token_revoke(jti: str) -> None:
     """Revoke a token by its id (``jti``); every instance refuses it on its next request."""
+    from fieldgate.authz.audit_chain import load_audit_key
+    from fieldgate.authz.audit_store import DatabaseAuditSink
     from fieldgate.authz.issuance import revoke
     from fieldgate.db import create_engine
+    from fieldgate.errors import ConfigurationError
 
     settings = Settings()
+    try:
+        key = load_audit_key(settings)
+    except ConfigurationError as exc:
+        fail(str(exc))
 
     async def run() -> bool:
         engine = create_engine(settings.database_url)
         try:
-            return await revoke(engine, jti)
+            return await revoke(engine, jti, audit=DatabaseAuditSink(engine, key))
         finally:
             await engine.dispose()
 
@@ -443,6 +468,179 @@ def schema_print() -> None:
     from fieldgate.schema import build_schema
 
     typer.echo(build_schema().as_str())
+
+
+def _data_keyring(settings: Settings) -> Keyring:
+    from fieldgate.authz.keyring import load_keyring
+    from fieldgate.errors import ConfigurationError
+
+    try:
+        return load_keyring(settings)
+    except ConfigurationError as exc:
+        fail(str(exc))
+
+
+_DATABASE_UNREACHABLE = "cannot read the stored values: is the database reachable and upgraded?"
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """Per key id: its state and how many stored values it seals."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fieldgate.authz.rotation import key_usage
+    from fieldgate.db import create_engine
+
+    settings = Settings()
+    keyring = _data_keyring(settings)
+
+    async def run() -> dict[str, int]:
+        engine = create_engine(settings.database_url)
+        try:
+            return dict(await key_usage(engine))
+        finally:
+            await engine.dispose()
+
+    try:
+        usage = asyncio.run(run())
+    except (SQLAlchemyError, OSError):
+        fail(_DATABASE_UNREACHABLE)
+
+    def state(kid: str) -> str:
+        if kid == keyring.active_key_id:
+            return "active"
+        if kid in keyring.key_ids:
+            return "readable"
+        if kid in keyring.retired_key_ids:
+            return "retired"
+        return "unknown"  # sealed with a key this key file never held, or not a key id
+
+    kids = [*keyring.key_ids, *keyring.retired_key_ids]
+    kids += sorted(kid for kid in usage if kid not in kids)
+    typer.echo(
+        table(("key", "state", "values"), ((k, state(k), str(usage.get(k, 0))) for k in kids))
+    )
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    new_key: Annotated[
+        bool,
+        typer.Option(help="make a new key active first (--no-new-key finishes a rotation)"),
+    ] = True,
+    batch_size: Annotated[int, typer.Option(min=1, help="values per transaction")] = 500,
+) -> None:
+    """Make a new data key active, then re-encrypt every stored value with it.
+
+    Old keys stay readable: running gateways keep serving and learn the new key by themselves.
+
+    Each batch is one transaction; a value changed meanwhile is never overwritten.
+
+    The blind-index key (lookups by ID number) is not rotated. Exit 1 if a value cannot be opened.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fieldgate.authz.rotation import RotationReport, reencrypt
+    from fieldgate.db import create_engine
+    from fieldgate.errors import ConfigurationError
+
+    settings = Settings()
+    keyring = _data_keyring(settings)
+    if new_key:
+        try:
+            kid = keyring.add_active_key()
+        except ConfigurationError as exc:
+            fail(str(exc))
+        typer.echo(f"key {kid} is now active; re-encrypting the stored values", err=True)
+
+    def progress(column: str, checked: int, rewritten: int) -> None:
+        typer.echo(f"{column}: {checked} checked, {rewritten} re-encrypted", err=True)
+
+    async def run() -> RotationReport:
+        engine = create_engine(settings.database_url)
+        try:
+            return await reencrypt(engine, keyring, batch_size=batch_size, progress=progress)
+        finally:
+            await engine.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except (SQLAlchemyError, OSError):
+        fail(_DATABASE_UNREACHABLE + " Run the command again to finish (--no-new-key).")
+    typer.echo(report.summary())
+    if report.unreadable:
+        fail(f"{report.unreadable} stored values could not be opened with the keys held")
+
+
+@keys_app.command("retire")
+def keys_retire(kid: Annotated[str, typer.Argument(help="the key id to retire")]) -> None:
+    """Remove a key's material for good, once no stored value uses it (else exit 1).
+
+    Run it against every database that shares the key file.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fieldgate.authz.rotation import retire_key
+    from fieldgate.db import create_engine
+    from fieldgate.errors import ConfigurationError, FieldgateError
+
+    settings = Settings()
+    keyring = _data_keyring(settings)
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await retire_key(engine, keyring, kid)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except FieldgateError as exc:
+        fail(exc.message)
+    except ConfigurationError as exc:
+        fail(str(exc))
+    except (SQLAlchemyError, OSError):
+        fail(_DATABASE_UNREACHABLE)
+    typer.echo(f"key {kid} is retired", err=True)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    batch: Annotated[
+        int, typer.Option(min=1, max=100_000, help="events read per query (bounds memory)")
+    ] = 1000,
+) -> None:
+    """Recompute every link of the audit trail; exit 1 naming the first broken event."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fieldgate.authz.audit_chain import load_audit_key
+    from fieldgate.authz.audit_verify import Verification, verify_trail
+    from fieldgate.db import create_engine
+    from fieldgate.errors import ConfigurationError
+
+    settings = Settings()
+    try:
+        key = load_audit_key(settings, create=False)  # a new key would verify nothing
+    except ConfigurationError as exc:
+        fail(str(exc))
+
+    async def run() -> Verification:
+        engine = create_engine(settings.database_url)
+        try:
+            return await verify_trail(engine, key, batch_size=batch)
+        finally:
+            await engine.dispose()
+
+    try:
+        result = asyncio.run(run())
+    except (SQLAlchemyError, OSError):
+        fail("cannot read the audit trail: is the database reachable and upgraded?")
+    if not result.ok:
+        broken = f"audit trail broken at event seq={result.broken_at}: {result.problem}"
+        typer.echo(broken, err=True)
+        raise typer.Exit(1)
+    typer.echo(f"audit trail verified: {result.count} events, head {result.head[:16]}")
 
 
 def main() -> None:

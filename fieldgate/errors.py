@@ -54,10 +54,89 @@ class ForbiddenField(FieldgateError):
     code = "FORBIDDEN_FIELD"
 
 
+class DecryptionFailed(FieldgateError):
+    """A stored encrypted value cannot be opened (unknown key, tampered, malformed).
+
+    The message never carries the stored value or any key.
+    """
+
+    code = "INTERNAL_SERVER_ERROR"
+
+
+class ServiceUnavailable(FieldgateError):
+    """The gateway cannot serve the request safely right now (e.g. the audit trail is down)."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+
 class PolicyError(FieldgateError):
     """The policy (model, rules, purposes or classification) is invalid."""
 
     code = "POLICY_INVALID"
+
+
+class RequestRefused(FieldgateError):
+    """The HTTP request is refused before any GraphQL work; the edge picks the status."""
+
+    code = "BAD_REQUEST"
+
+
+class RequestTooLarge(RequestRefused):
+    code = "REQUEST_TOO_LARGE"
+
+
+class UnsupportedMediaType(RequestRefused):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class NotAcceptable(RequestRefused):
+    code = "NOT_ACCEPTABLE"
+
+
+class MethodNotAllowed(RequestRefused):
+    code = "METHOD_NOT_ALLOWED"
+
+
+class BatchingDisabled(RequestRefused):
+    code = "BATCHING_DISABLED"
+
+
+class BatchTooLarge(RequestRefused):
+    code = "BATCH_TOO_LARGE"
+
+
+class QueryRefused(FieldgateError):
+    """The operation is refused after parsing or validation: no resolver ran."""
+
+    code = "QUERY_REFUSED"
+
+
+class QueryTooManyTokens(QueryRefused):
+    code = "QUERY_TOO_MANY_TOKENS"
+
+
+class QueryTooDeep(QueryRefused):
+    code = "QUERY_TOO_DEEP"
+
+
+class QueryTooManyAliases(QueryRefused):
+    code = "QUERY_TOO_MANY_ALIASES"
+
+
+class QueryTooManyDirectives(QueryRefused):
+    code = "QUERY_TOO_MANY_DIRECTIVES"
+
+
+class QueryTooManyRootFields(QueryRefused):
+    code = "QUERY_TOO_MANY_ROOT_FIELDS"
+
+
+class QueryTooCostly(QueryRefused):
+    code = "QUERY_TOO_COSTLY"
+
+
+class IntrospectionDisabled(QueryRefused):
+    code = "INTROSPECTION_DISABLED"
 
 
 class SchemaMisdeclared(Exception):

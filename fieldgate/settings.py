@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     signing_key_file: Path | None = None
     data_key_file: Path | None = None
     key_dir: Path = Path("var/keys")
+    audit_key_file: Path | None = None
     policy_dir: Path = PACKAGED_POLICY_DIR
     redis_url: str | None = None
 
@@ -32,7 +33,21 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=3600, gt=0)
     max_page_size: int = Field(default=100, gt=0)
     plan_cache_size: int = Field(default=512, gt=0)
+    audit_queue_size: int = Field(default=10_000, gt=0)
     graphiql: bool | None = None
+
+    # Guards, all checked before any resolver runs. Each default leaves a wide margin above
+    # what the frontends and the policy matrix send, and stops the known abuse well below
+    # where it would hurt (why each number: README, "Configuration").
+    max_body_bytes: int = Field(default=100 * 1024, gt=0)  # real operations: a few KB
+    max_tokens: int = Field(default=2_000, gt=0)  # GraphiQL's introspection: ~200
+    max_depth: int = Field(default=10, gt=0)  # deepest real path (ticket→…→course): 7
+    max_aliases: int = Field(default=30, ge=0)  # a screen aliases a handful of fields
+    max_directives: int = Field(default=5, ge=0)  # per location; @skip + @include is 2
+    max_root_fields: int = Field(default=10, gt=0)  # a dashboard asks a few roots at once
+    max_cost: int = Field(default=50_000, gt=0)  # 100 rows of ~500 fields
+    max_batch: int = Field(default=0, ge=0)  # JSON array batching: off at 0 or 1
+    cors_origins: str = ""  # comma-separated exact origins that browsers may call from
 
     @property
     def token_ttl(self) -> timedelta:
@@ -49,3 +64,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def cors_allowed_origins(self) -> tuple[str, ...]:
+        """``FIELDGATE_CORS_ORIGINS`` as exact origins (``https://host[:port]``)."""
+        return tuple(
+            origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip()
+        )

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from fieldgate.app import AppServices, create_app
 from fieldgate.authz.issuance import issue_for_subject
+from fieldgate.authz.keyring import Keyring, load_keyring
 from fieldgate.db import create_engine
 from fieldgate.demo.seed import seed_demo
 from fieldgate.migrate import upgrade
@@ -91,12 +92,15 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("keys")
 
 
-async def seeded_database(make: Callable[[str], Awaitable[str]], backend: str) -> str:
+async def seeded_database(
+    make: Callable[[str], Awaitable[str]], backend: str, keyring: Keyring
+) -> str:
+    """A new migrated database holding the demo data, sealed with ``keyring``."""
     url = await make(backend)
     await asyncio.to_thread(upgrade, url)
     engine = create_engine(url)
     try:
-        await seed_demo(engine, seed=7, progress=False, **DEMO_SIZES)
+        await seed_demo(engine, keyring=keyring, seed=7, progress=False, **DEMO_SIZES)
     finally:
         await engine.dispose()
     return url
@@ -111,7 +115,8 @@ async def gateway(
 ) -> AsyncIterator[Gateway]:
     """The app on demo data, built once per backend per session (tests may add rows)."""
     if backend not in _gateways:
-        url = await seeded_database(database_factory, backend)
+        keyring = load_keyring(Settings(key_dir=key_dir))  # the key file the app loads too
+        url = await seeded_database(database_factory, backend, keyring)
         app = create_app(Settings(database_url=url, key_dir=key_dir))
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
         _gateways[backend] = Gateway(app, client, url)
@@ -123,4 +128,6 @@ async def _close_gateways(_gateways: dict[str, Gateway]) -> AsyncIterator[None]:
     yield
     for gateway in _gateways.values():
         await gateway.client.aclose()
+        if gateway.services.audit is not None:
+            await gateway.services.audit.close()  # store the queued audit events first
         await gateway.services.engine.dispose()

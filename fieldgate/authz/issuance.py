@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from fieldgate.authz.audit import Actor, AuditRecorder, token_issued_event, token_revoked_event
 from fieldgate.authz.passwords import hash_password, verify_password
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.authz.purposes import Purpose
@@ -63,11 +64,13 @@ async def issue_for_subject(
     purposes: Sequence[str] = (),
     ttl: timedelta,
     strict: bool = False,
+    audit: AuditRecorder | None = None,
 ) -> str:
     """Issue and record a token for a staff username, user username or partner name.
 
     Staff are looked up first, then users, then partners. ``roles``, ``scopes`` and
     ``purposes`` narrow what the account holds; asking for more is ``BadUserInput``.
+    A ``token_issued`` event goes to ``audit`` when given.
     """
     async with AsyncSession(engine, expire_on_commit=False) as session:
         account = await _find_staff(session, sub)
@@ -91,11 +94,19 @@ async def issue_for_subject(
             purposes=granted_purposes,
             ttl=ttl,
             strict=strict,
+            audit=audit,
+            via="issue",
         )
 
 
 async def login(
-    engine: AsyncEngine, tokens: TokenService, username: str, password: str, *, ttl: timedelta
+    engine: AsyncEngine,
+    tokens: TokenService,
+    username: str,
+    password: str,
+    *,
+    ttl: timedelta,
+    audit: AuditRecorder | None = None,
 ) -> str:
     """A token for a staff member or user (staff first) whose password matches.
 
@@ -118,12 +129,23 @@ async def login(
         if not matches or account is None or not account.usable:
             raise Unauthenticated("invalid_credentials", "invalid username or password")
         return await _issue(
-            session, tokens, account, roles=account.roles, scopes=(), purposes=(), ttl=ttl
+            session,
+            tokens,
+            account,
+            roles=account.roles,
+            scopes=(),
+            purposes=(),
+            ttl=ttl,
+            audit=audit,
+            via="login",
         )
 
 
-async def revoke(engine: AsyncEngine, jti: str) -> bool:
-    """Revoke a recorded token; False when no token has that id. Revoking twice is fine."""
+async def revoke(engine: AsyncEngine, jti: str, *, audit: AuditRecorder | None = None) -> bool:
+    """Revoke a recorded token; False when no token has that id. Revoking twice is fine.
+
+    The first revocation sends a ``token_revoked`` event to ``audit`` when given.
+    """
     async with AsyncSession(engine, expire_on_commit=False) as session:
         record = await session.get(IssuedToken, jti)
         if record is None:
@@ -132,6 +154,8 @@ async def revoke(engine: AsyncEngine, jti: str) -> bool:
             record.revoked_at = datetime.now(UTC)
             session.add(record)
             await session.commit()
+            if audit is not None:
+                await audit.record([token_revoked_event(_holder(record.subject), jti=jti)])
         return True
 
 
@@ -155,6 +179,8 @@ async def _issue(
     purposes: Sequence[str],
     ttl: timedelta,
     strict: bool = False,
+    audit: AuditRecorder | None = None,
+    via: str,
 ) -> str:
     subject = subject_of(account.kind, account.id)
     grant = tokens.issue(
@@ -174,7 +200,27 @@ async def _issue(
         )
     )
     await session.commit()
+    if audit is not None:
+        event = token_issued_event(
+            Actor.account(account.kind, account.id, roles),
+            jti=grant.jti,
+            expires_at=grant.expires_at,
+            scopes=scopes,
+            purposes=purposes,
+            strict=strict,
+            via=via,
+        )
+        await audit.record([event])
     return grant.token
+
+
+def _holder(subject: str) -> Actor:
+    """The holder of a recorded token from its ``sub`` (``kind:ID``)."""
+    kind, _, raw_id = subject.partition(":")
+    try:
+        return Actor.account(kind, int(raw_id), ())
+    except ValueError:  # recorded by this module, so always well formed; stay total anyway
+        return Actor(kind="unknown")
 
 
 async def _find_staff(session: AsyncSession, name: str) -> _Account | None:

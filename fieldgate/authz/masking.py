@@ -223,7 +223,11 @@ def _han_except(excluded: str) -> str:
 
 _NAME_CHAR: Final = _han_except(_ADMINISTRATIVE_SUFFIXES)
 _CITY: Final = rf"{_NAME_CHAR}{{1,5}}?(?:市|地区|盟)|{_NAME_CHAR}{{1,10}}?自治州"
-_DISTRICT: Final = rf"{_NAME_CHAR}{{1,6}}?(?:区|县|市|旗)|{_NAME_CHAR}{{1,12}}?自治[县旗]"
+# A county-level city has a name of two characters or more (昆山市); single-character
+# names exist only for districts and counties (城区, 萧县).
+_DISTRICT: Final = (
+    rf"{_NAME_CHAR}{{1,6}}?(?:区|县|旗)|{_NAME_CHAR}{{2,6}}?市|{_NAME_CHAR}{{1,12}}?自治[县旗]"
+)
 # Municipalities have districts directly under them, with no city level. A short
 # province name followed by 市 is a city of the same name (吉林市).
 _ADDRESS_PREFIX: Final = re.compile(

@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
 
 import fieldgate.models  # noqa: F401  (registers every table on the metadata)
+from fieldgate.authz.keyring import Keyring
 from fieldgate.authz.passwords import hash_password
 from fieldgate.db import transaction
 from fieldgate.demo.dataset import TABLES, DemoSizes, generate_demo
@@ -66,9 +67,11 @@ async def _last_ids(connection: AsyncConnection) -> dict[str, int]:
     return last
 
 
-async def _insert(connection: AsyncConnection, name: str, rows: list[Row]) -> None:
+async def _insert(
+    connection: AsyncConnection, name: str, rows: list[Row], keyring: Keyring
+) -> None:
     table = _table(name)
-    sealed = seal_sensitive(name, rows)
+    sealed = seal_sensitive(name, rows, keyring)
     for start in range(0, len(sealed), CHUNK_SIZE):
         await connection.execute(insert(table), sealed[start : start + CHUNK_SIZE])
 
@@ -87,6 +90,7 @@ async def _advance_sequences(connection: AsyncConnection, names: Mapping[str, in
 async def seed_demo(
     engine: AsyncEngine,
     *,
+    keyring: Keyring,
     users: int = 1000,
     courses: int = 200,
     orders: int = 5000,
@@ -96,9 +100,12 @@ async def seed_demo(
 ) -> SeedReport:
     """Fill an empty schema with the deterministic demo data set (development only).
 
-    Same seed and sizes on a fresh database, same rows (ids included). Does nothing and
+    Same seed and sizes on a fresh database, same rows (ids included; sealed values differ
+    in their random nonces, not in what they open to). Does nothing and
     reports ``already_seeded`` when the user ``alice`` exists. All or nothing: one
-    transaction. Raises :class:`~fieldgate.errors.BadUserInput` for sizes under 10.
+    transaction. The sensitive columns are sealed with ``keyring`` (the deployment's data
+    keyring, :func:`~fieldgate.authz.keyring.load_keyring`). Raises
+    :class:`~fieldgate.errors.BadUserInput` for sizes under 10.
     """
     sizes = DemoSizes(users=users, courses=courses, orders=orders, tickets=tickets)
     sizes.check()
@@ -115,7 +122,7 @@ async def seed_demo(
         ) as bar:
             for name, rows in generate_demo(sizes, seed, password_hash, last_ids):
                 bar.set_postfix_str(name)
-                await _insert(connection, name, rows)
+                await _insert(connection, name, rows, keyring)
                 counts[name] = len(rows)
                 bar.update()
         await _advance_sequences(connection, counts)

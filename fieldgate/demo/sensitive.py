@@ -1,38 +1,47 @@
 """The one place where the demo data writes sensitive columns.
 
-Every row goes through :func:`seal_sensitive` on its way to the database; encryption at
-rest of these columns is to be applied here, and nowhere else in the demo data.
+Every row goes through :func:`seal_sensitive` on its way to the database: the encrypted
+columns are sealed with the data keyring, and each user's ID number gets its blind index.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from fieldgate.authz.encrypted import ENCRYPTED_COLUMNS
+from fieldgate.authz.keyring import Keyring
 from fieldgate.demo.rows import Row
 
-# Table -> columns that hold sensitive personal information (DESIGN.md classification).
-SENSITIVE_COLUMNS: Mapping[str, tuple[str, ...]] = {
-    "users": ("id_number", "face_template"),
-    "orders": ("buyer_id_number", "bank_card"),
-    "devices": ("imei", "mac"),
-}
+# Table -> columns that hold sensitive personal information, stored encrypted.
+SENSITIVE_COLUMNS: Mapping[str, tuple[str, ...]] = ENCRYPTED_COLUMNS
 
 
-def seal_value(table: str, column: str, value: str | bytes) -> str | bytes:
-    """The stored form of one sensitive value; for now the value itself (no key yet)."""
-    return value
+def seal_value(table: str, column: str, value: str | bytes, keyring: Keyring) -> str | bytes:
+    """The stored form of one sensitive value: sealed with the keyring's active key."""
+    if isinstance(value, bytes):
+        return keyring.encrypt_bytes(value)
+    return keyring.encrypt(value)
 
 
-def seal_sensitive(table: str, rows: list[Row]) -> list[Row]:
-    """Rows of ``table`` with each sensitive, non-null column replaced by its stored form."""
+def seal_sensitive(table: str, rows: list[Row], keyring: Keyring) -> list[Row]:
+    """Rows of ``table`` with each sensitive, non-null column replaced by its stored form.
+
+    A user's ID number also sets ``id_number_index`` (its blind index, for exact lookups).
+    Tables without sensitive columns are returned as they are.
+    """
     columns = SENSITIVE_COLUMNS.get(table, ())
     if not columns:
         return rows
     sealed: list[Row] = []
     for row in rows:
         copy = dict(row)
+        if table == "users":
+            id_number = copy.get("id_number")
+            copy["id_number_index"] = (
+                keyring.blind_index(id_number) if isinstance(id_number, str) else None
+            )
         for column in columns:
             if copy.get(column) is not None:
-                copy[column] = seal_value(table, column, copy[column])
+                copy[column] = seal_value(table, column, copy[column], keyring)
         sealed.append(copy)
     return sealed

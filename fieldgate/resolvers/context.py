@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
+from fieldgate.authz.audit_writer import AuditWriter
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.consent import SubjectFacts, load_subject_facts
 from fieldgate.authz.disclosure import DisclosureContext, MaskResolver
@@ -39,6 +40,9 @@ class Services:
     personal_coordinates: frozenset[str] = frozenset()
     encrypted_coordinates: frozenset[str] = frozenset()
     decrypt: Callable[[Any], Any] | None = None
+    # the audit trail's queue; with auditing on and no writer, SENSITIVE FULL is refused
+    audit: AuditWriter | None = None
+    audit_enabled: bool = True  # off only to measure what auditing costs
 
 
 @dataclass
@@ -50,6 +54,7 @@ class RequestContext:
     request: Request | None = None
     strict: bool = False
     do_not_track: bool = False
+    request_id: str | None = None
     disclosure: DisclosureContext | None = None
     loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
 

@@ -21,8 +21,17 @@ from fieldgate.authz.principal import PrincipalKind
 from fieldgate.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
 from fieldgate.models import Partner, Staff
 from fieldgate.resolvers.context import RequestContext
-from fieldgate.resolvers.queries import lookup, parse_id
-from fieldgate.resolvers.sources import SOURCES, courses, items, messages, orders, tickets, users
+from fieldgate.resolvers.queries import data_keyring, lookup, parse_id
+from fieldgate.resolvers.sources import (
+    SOURCES,
+    courses,
+    items,
+    login_events,
+    messages,
+    orders,
+    tickets,
+    users,
+)
 
 Row = dict[str, Any]
 Ctx = Info[RequestContext, None]
@@ -63,7 +72,7 @@ def _email(value: str | None, name: str = "email") -> str | None:
     return value.strip() if value is not None else None
 
 
-def _require_user(info: Ctx) -> int:
+def require_user(info: Ctx) -> int:
     principal = info.context.principal
     if principal.kind is PrincipalKind.ANONYMOUS:
         raise Unauthenticated("login_required", "this operation needs a signed-in user")
@@ -73,14 +82,30 @@ def _require_user(info: Ctx) -> int:
 
 
 async def login(info: Ctx, username: str, password: str) -> str:
-    services = info.context.services
-    return await login_account(
+    """A token for a user or staff member; a user's sign-in is recorded as a login event
+    unless the request says Do-Not-Track (``DNT: 1`` or ``Sec-GPC: 1``)."""
+    ctx = info.context
+    services = ctx.services
+    token = await login_account(
         services.engine,
         services.tokens,
         username,
         password,
         ttl=services.settings.token_ttl,
     )
+    user_id = services.tokens.verify(token).user_id
+    if user_id is not None and not ctx.do_not_track:
+        client = ctx.request.client if ctx.request is not None else None
+        async with services.engine.begin() as conn:
+            await conn.execute(
+                insert(login_events).values(
+                    user_id=user_id,
+                    ip=client.host if client is not None else None,
+                    succeeded=True,
+                    at=_now(),
+                )
+            )
+    return token
 
 
 async def register(
@@ -137,7 +162,7 @@ PROFILE_FIELDS = {
 
 async def update_my_profile(info: Ctx, changes: dict[str, Any]) -> Row | None:
     """Correct the caller's own profile; a verified real name and ID number stay as they are."""
-    user_id = _require_user(info)
+    user_id = require_user(info)
     values: dict[str, Any] = {}
     for name, value in changes.items():
         if name in PROFILE_FIELDS:
@@ -149,7 +174,11 @@ async def update_my_profile(info: Ctx, changes: dict[str, Any]) -> Row | None:
         elif name == "id_number":
             if value is not None and not re.fullmatch(r"\d{17}[\dX]", value.strip()):
                 raise BadUserInput("idNumber must be an 18-character ID number", argument=name)
-            values[name] = value.strip() if value is not None else None
+            # stored sealed, with its blind index for exact lookups
+            keyring = data_keyring(info)
+            number = value.strip() if value is not None else None
+            values[name] = keyring.encrypt(number) if number is not None else None
+            values["id_number_index"] = keyring.blind_index(number) if number is not None else None
     if not values:
         raise BadUserInput("nothing to change")
     async with info.context.services.engine.begin() as conn:
@@ -184,7 +213,7 @@ async def place_order(
     remarks: str | None = None,
 ) -> Row | None:
     """Order courses; printed materials need a delivery address and go to logistics."""
-    user_id = _require_user(info)
+    user_id = require_user(info)
     wanted = sorted({parse_id(c, "Course") for c in course_ids})
     if not wanted:
         raise BadUserInput("an order needs at least one course", argument="courseIds")
@@ -226,7 +255,7 @@ async def place_order(
                     created_at=now,
                     buyer_name=buyer.real_name,
                     buyer_phone=buyer.phone,
-                    buyer_id_number=buyer.id_number,
+                    buyer_id_number=buyer.id_number,  # sealed already: copied as it is
                     delivery_address=address if ships else None,
                     invoice_title=_text(invoice_title, "invoiceTitle", 128),
                     invoice_tax_id=_text(invoice_tax_id, "invoiceTaxId", 32),
@@ -260,7 +289,7 @@ async def open_ticket(
     contact_email: str | None = None,
 ) -> Row | None:
     """Open a support ticket with its first message."""
-    user_id = _require_user(info)
+    user_id = require_user(info)
     title = _text(subject, "subject", 200, required=True)
     text = _text(body, "body", 5000, required=True)
     now = _now()

@@ -10,10 +10,12 @@ from sqlalchemy import ColumnElement, Select, func, select
 from strawberry.types import Info
 
 from fieldgate.authz.disclosure import path_key
-from fieldgate.errors import NotFound
+from fieldgate.authz.keyring import Keyring
+from fieldgate.errors import BadUserInput, FieldgateError, NotFound
 from fieldgate.resolvers.context import RequestContext
 from fieldgate.resolvers.pagination import connection, decode_cursor, page_size
 from fieldgate.resolvers.sources import SOURCES, courses, orders, tickets
+from fieldgate.resolvers.sources import users as users_table
 
 Row = dict[str, Any]
 Ctx = Info[RequestContext, None]
@@ -90,6 +92,38 @@ async def me(info: Ctx) -> Row | None:
 
 async def user(info: Ctx, id: strawberry.ID) -> Row | None:
     return await lookup(info, "User", parse_id(id, "User"))
+
+
+def data_keyring(info: Ctx) -> Keyring:
+    """The application's data keyring; without one, encrypted columns stay closed."""
+    keyring = getattr(info.context.services, "keyring", None)  # AppServices carries it
+    if not isinstance(keyring, Keyring):
+        raise FieldgateError("encrypted fields cannot be used")
+    return keyring
+
+
+async def user_by_id_number(info: Ctx, id_number: str) -> Row | None:
+    """One user by exact ID number, through its blind index; visibility as for ``user``.
+
+    The argument is a secret: it is turned into its keyed index at once, and is neither
+    logged nor repeated in an error.
+    """
+    ctx = info.context
+    if ctx.request is not None and ctx.request.method == "GET":
+        # a URL is kept by browsers, proxies and access logs
+        raise BadUserInput("send userByIdNumber with POST: its argument is a secret")
+    index = data_keyring(info).blind_index(id_number)
+    statement = (
+        select(users_table.c.id.label("id"))
+        .where(users_table.c.id_number_index == index)
+        .where(SOURCES["User"].visibility(ctx.principal, ctx.services.policy))
+        .order_by(users_table.c.id)
+        .limit(1)
+    )
+    found = await ctx.fetch(statement)
+    if not found:
+        raise NotFound("User not found")
+    return await lookup(info, "User", found[0]["id"])
 
 
 async def users(info: Ctx, first: int | None = None, after: str | None = None) -> Row:

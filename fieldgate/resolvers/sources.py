@@ -18,6 +18,8 @@ from sqlalchemy.sql import FromClause
 from fieldgate.authz.policy import Policy, RowScope
 from fieldgate.authz.principal import Principal
 from fieldgate.models import (
+    AuditEvent,
+    AuditSubject,
     Course,
     Device,
     Enrollment,
@@ -40,6 +42,8 @@ enrollments = Enrollment.__table__  # type: ignore[attr-defined]
 devices = Device.__table__  # type: ignore[attr-defined]
 login_events = LoginEvent.__table__  # type: ignore[attr-defined]
 third_party_logins = ThirdPartyLogin.__table__  # type: ignore[attr-defined]
+audit_events = AuditEvent.__table__  # type: ignore[attr-defined]
+audit_subjects = AuditSubject.__table__  # type: ignore[attr-defined]
 
 ScopeFilter = Callable[[RowScope, Principal], ColumnElement[bool]]
 
@@ -92,6 +96,13 @@ def _ticket_filter(scope: RowScope, principal: Principal) -> ColumnElement[bool]
 
 def _catalogue_filter(scope: RowScope, _principal: Principal) -> ColumnElement[bool]:
     return true() if scope is RowScope.ALL else false()
+
+
+def _own_access_log(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
+    # one row per (event, subject): only the subject's own rows keep events unique
+    if scope is RowScope.OWNER:
+        return _equals(audit_subjects.c.user_id, principal.user_id)
+    return false()
 
 
 @dataclass(frozen=True)
@@ -284,6 +295,49 @@ def _build_sources() -> dict[str, RowSource]:
             {"_id": third_party_logins.c.id, "_subject": third_party_logins.c.user_id},
             _owned_by(third_party_logins.c.user_id),
             (third_party_logins.c.id,),
+        ),
+        "AuditEventView": RowSource(
+            "AuditEventView",
+            audit_events,
+            audit_events.c.seq,
+            _plain(
+                audit_events,
+                "at",
+                "kind",
+                "principal_kind",
+                "principal_roles",
+                "partner_id",
+                "purpose",
+                "operation_name",
+                "coordinate",
+                "outcome",
+                "reason",
+                "subjects",
+                "policy_version",
+                "request_id",
+            ),
+            {"_id": audit_events.c.seq},
+            _catalogue_filter,  # the whole trail or nothing
+            (audit_events.c.seq,),
+        ),
+        "AccessLogEntry": RowSource(
+            "AccessLogEntry",
+            audit_subjects.join(audit_events, audit_events.c.seq == audit_subjects.c.seq),
+            audit_events.c.seq,
+            _plain(
+                audit_events,
+                "at",
+                "kind",
+                "principal_kind",
+                "principal_roles",
+                "partner_id",
+                "purpose",
+                "coordinate",
+                "outcome",
+            ),
+            {"_id": audit_events.c.seq, "_subject": audit_subjects.c.user_id},
+            _own_access_log,
+            (audit_events.c.seq,),
         ),
     }
 

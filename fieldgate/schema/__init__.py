@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 import structlog
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from fieldgate.errors import FieldgateError
 from fieldgate.schema.directives import Classified, purpose
 from fieldgate.schema.extensions import DisclosureExtension, ErrorCodes
+from fieldgate.schema.introspection import IntrospectionGate
+from fieldgate.schema.limits import QueryLimits, query_limiter
 from fieldgate.schema.root import Mutation, Query
+from fieldgate.schema.validation import cached_validation
 
 
 class FieldgateSchema(strawberry.Schema):
     """Strawberry's schema, logging errors as coded events instead of tracebacks."""
+
+    hide_suggestions = False
+
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        """Passes ``hide_suggestions`` to graphql-core's execute (errors in variables)."""
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        kwargs["hide_suggestions"] = self.hide_suggestions
+        return kwargs
 
     def get_extensions(self, sync: bool = False) -> list[SchemaExtension]:
         """Our extensions only. Strawberry adds a field-directive pass whenever the schema
@@ -38,18 +53,33 @@ class FieldgateSchema(strawberry.Schema):
 log = structlog.get_logger("fieldgate.graphql")
 
 
-def build_schema() -> strawberry.Schema:
-    """Build the schema; misdeclared fields are refused by ``build_catalog`` at startup."""
-    return FieldgateSchema(
+def build_schema(
+    limits: QueryLimits | None = None, *, production: bool = False
+) -> strawberry.Schema:
+    """Build the schema; misdeclared fields are refused by ``build_catalog`` at startup.
+
+    ``limits`` (none: unlimited, for tools that never serve) refuse oversized operations
+    before execution; ``production`` hides "Did you mean …?" suggestions and keeps
+    introspection for staff.
+    """
+    guards: list[Any] = []
+    if limits is not None:
+        guards.append(query_limiter(limits))
+    if production:
+        guards.append(IntrospectionGate)
+    schema = FieldgateSchema(
         query=Query,
         mutation=Mutation,
         directives=[purpose],
         schema_directives=[Classified],
         extensions=[
-            ErrorCodes,
-            lambda: ParserCache(maxsize=256),  # the caches are module-level, shared
-            lambda: ValidationCache(maxsize=256),
+            ErrorCodes,  # first, so that it sees every other extension's errors last
+            *guards,
+            lambda: ParserCache(maxsize=256),  # module-level: shared by every schema
+            cached_validation(maxsize=256, hide_suggestions=production),
             DisclosureExtension,
         ],
         config=StrawberryConfig(default_resolver=dict.get),  # rows are shaped dicts
     )
+    schema.hide_suggestions = production
+    return schema

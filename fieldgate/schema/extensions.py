@@ -27,7 +27,8 @@ from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome, decide_fie
 from fieldgate.authz.disclosure import DisclosureContext
 from fieldgate.authz.plans import compile_plan, document_hash
 from fieldgate.authz.principal import Principal, PrincipalKind
-from fieldgate.errors import FieldgateError, PurposeNotAllowed
+from fieldgate.errors import FieldgateError, PurposeNotAllowed, ServiceUnavailable
+from fieldgate.resolvers.audit import audit_operation
 from fieldgate.resolvers.context import RequestContext, Services
 
 USER_DEFAULT_PURPOSE = "RIGHTS"
@@ -104,8 +105,9 @@ class DisclosureExtension(SchemaExtension):
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         policy = services.policy
+        hashed = document_hash(execution.query or "")
         key = (
-            document_hash(execution.query or ""),
+            hashed,
             execution.operation_name,
             principal.kind,
             principal.roles,
@@ -152,9 +154,19 @@ class DisclosureExtension(SchemaExtension):
         yield
         disclosure = ctx.disclosure
         result = execution.result
-        if result is None or not disclosure.denied:
+        denials = disclosure.errors() if disclosure.denied else []
+        name = operation.name.value if operation.name else None
+        if audit_operation(ctx, operation_name=name, document_hash=hashed, denials=denials):
+            # fail closed: what the trail cannot record does not leave
+            if result is not None:
+                unavailable = ServiceUnavailable("the audit trail cannot take this response now")
+                result.data = None
+                result.errors = [
+                    GraphQLError(unavailable.message, extensions={"code": unavailable.code})
+                ]
             return
-        denials = disclosure.errors()
+        if result is None or not denials:
+            return
         if ctx.strict:
             result.data = None
             result.errors = denials
@@ -185,7 +197,12 @@ class ErrorCodes(SchemaExtension):
     """Every error leaves with a code; unexpected ones lose their message (no trace, no SQL)."""
 
     def on_operation(self) -> Iterator[None]:
-        yield
+        try:
+            yield
+        except GraphQLError as error:
+            # A document the parser cache refuses raises through the operation; Strawberry
+            # then makes the raised error the result, so it must leave here with its code.
+            raise self._coded(error) from None
         result = self.execution_context.result
         if result is None or not result.errors:
             return
@@ -218,6 +235,8 @@ class ErrorCodes(SchemaExtension):
         return GraphQLError(
             error.message,
             nodes=error.nodes,
+            source=error.source,  # a syntax error has no node, only a position in its source
+            positions=error.positions,
             path=error.path,
             extensions={**(error.extensions or {}), "code": code},
         )

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from fieldgate.resolvers import mutations, queries
+from fieldgate.resolvers import audit, mutations, queries, rights
 from fieldgate.resolvers.context import RequestContext
 from fieldgate.schema.connections import Connection
 from fieldgate.schema.directives import resolved
-from fieldgate.schema.types import Course, Order, SupportTicket, TicketMessage, User
+from fieldgate.schema.types import (
+    AccessLogEntry,
+    AuditEventView,
+    Course,
+    Order,
+    SupportTicket,
+    TicketMessage,
+    User,
+)
 
 Ctx = Info[RequestContext, None]
 
@@ -58,10 +68,25 @@ class RegisterInput:
     nickname: str | None = None
 
 
+@strawberry.type(
+    description="One of your own consents. Served only to the data subject, under RIGHTS."
+)
+class ConsentRecord:
+    purpose: str
+    granted_at: datetime
+    withdrawn_at: datetime | None
+    guardian_consent: bool
+    active: bool
+
+
 @strawberry.type
 class Query:
     me: User | None = resolved(queries.me, description="The signed-in user.")
     user: User | None = resolved(queries.user)
+    user_by_id_number: User | None = resolved(
+        queries.user_by_id_number,
+        description="A user by exact ID number (through its blind index); visible rows only.",
+    )
     users: Connection[User] = resolved(queries.users)
     order: Order | None = resolved(queries.order)
     orders: Connection[Order] = resolved(queries.orders_)
@@ -69,6 +94,15 @@ class Query:
     courses: Connection[Course] = resolved(queries.courses_)
     ticket: SupportTicket | None = resolved(queries.ticket)
     tickets: Connection[SupportTicket] = resolved(queries.tickets_)
+    my_consents: list[ConsentRecord] = resolved(
+        rights.my_consents, description="Your consents, active and withdrawn."
+    )
+    audit_events: Connection[AuditEventView] = resolved(
+        audit.audit_events_, description="The audit trail (data-protection officer, COMPLIANCE)."
+    )
+    my_access_log: Connection[AccessLogEntry] = resolved(
+        audit.my_access_log, description="Who else accessed your data, why, and when."
+    )
 
 
 @strawberry.type
@@ -117,6 +151,24 @@ class Mutation:
                 input.contact_email,
             ),
         )
+
+    @strawberry.mutation
+    async def grant_consent(
+        self, info: Ctx, purpose: str, guardian_name: str | None = None
+    ) -> list[ConsentRecord]:
+        return cast("list[ConsentRecord]", await rights.grant_consent(info, purpose, guardian_name))
+
+    @strawberry.mutation
+    async def withdraw_consent(self, info: Ctx, purpose: str) -> list[ConsentRecord]:
+        return cast("list[ConsentRecord]", await rights.withdraw_consent(info, purpose))
+
+    @strawberry.mutation
+    async def export_my_data(self, info: Ctx) -> JSON:
+        return cast("JSON", await rights.export_my_data(info))
+
+    @strawberry.mutation
+    async def close_my_account(self, info: Ctx) -> bool:
+        return await rights.close_my_account(info)
 
     @strawberry.mutation
     async def reply_to_ticket(

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 import strawberry
 
+from fieldgate.authz.audit import AuditKind
 from fieldgate.authz.classification import Level
 from fieldgate.authz.masking import MaskStrategy as M
 from fieldgate.authz.purposes import Purpose as P
@@ -29,6 +30,10 @@ LEARNING = (P.LEARNING, P.CUSTOMER_SUPPORT, P.ANALYTICS)
 OPTIONAL_PROFILE = (P.ACCOUNT, P.PERSONALISATION, P.ANALYTICS)
 SUPPORT = (P.CUSTOMER_SUPPORT,)
 SECURITY = (P.SECURITY,)
+AUDIT = (P.COMPLIANCE,)
+OWN_ACCESS_LOG = (P.RIGHTS,)
+
+strawberry.enum(AuditKind, name="AuditKind", description="what an audit event records")
 
 
 @strawberry.type(description="A course of the public catalogue.")
@@ -200,6 +205,43 @@ class SupportTicket:
     order: Order | None = classified_relation(PERSONAL, SUPPORT, relations.ticket_order)
 
 
+@strawberry.type(
+    description="An event of the audit trail: who read or was denied which field of whose"
+    " data, for which purpose. It names fields and ids, never a value."
+)
+class AuditEventView:
+    at: datetime | None = classified(INTERNAL, None, AUDIT)
+    kind: AuditKind | None = classified(INTERNAL, None, AUDIT)
+    principal_kind: str | None = classified(INTERNAL, None, AUDIT)
+    principal_roles: list[str] | None = classified(INTERNAL, None, AUDIT)
+    partner_id: strawberry.ID | None = classified(INTERNAL, None, AUDIT)
+    purpose: str | None = classified(INTERNAL, None, AUDIT)
+    operation_name: str | None = classified(INTERNAL, None, AUDIT)
+    coordinate: str | None = classified(INTERNAL, None, AUDIT)
+    outcome: str | None = classified(INTERNAL, None, AUDIT)
+    reason: str | None = classified(INTERNAL, None, AUDIT)
+    subjects: list[strawberry.ID] | None = classified(
+        PERSONAL, None, AUDIT, description="user ids of the data subjects concerned"
+    )
+    policy_version: str | None = classified(INTERNAL, None, AUDIT)
+    request_id: str | None = classified(INTERNAL, None, AUDIT)
+
+
+@strawberry.type(
+    description="Someone else's access to your data: which role or partner, for which"
+    " purpose, which field, when. Staff are named by role, never by name."
+)
+class AccessLogEntry:
+    at: datetime | None = classified(PERSONAL, None, OWN_ACCESS_LOG)
+    kind: AuditKind | None = classified(PERSONAL, None, OWN_ACCESS_LOG)
+    principal_kind: str | None = classified(PERSONAL, None, OWN_ACCESS_LOG)
+    principal_roles: list[str] | None = classified(PERSONAL, None, OWN_ACCESS_LOG)
+    partner_id: strawberry.ID | None = classified(PERSONAL, None, OWN_ACCESS_LOG)
+    purpose: str | None = classified(PERSONAL, None, OWN_ACCESS_LOG)
+    coordinate: str | None = classified(PERSONAL, None, OWN_ACCESS_LOG)
+    outcome: str | None = classified(PERSONAL, None, OWN_ACCESS_LOG)
+
+
 ROW_TYPES: tuple[type, ...] = (
     Course,
     Device,
@@ -211,4 +253,6 @@ ROW_TYPES: tuple[type, ...] = (
     Order,
     TicketMessage,
     SupportTicket,
+    AuditEventView,
+    AccessLogEntry,
 )

@@ -128,7 +128,19 @@ class Checker:
         statement = source.select(list(source.columns)).where(source.id_column.in_(ids))
         async with self.gateway.services.engine.connect() as conn:
             rows = (await conn.execute(statement)).mappings().all()
-        return {row["_id"]: dict(row) for row in rows}
+        return {row["_id"]: self.opened(type_name, dict(row)) for row in rows}
+
+    def opened(self, type_name: str, row: dict[str, Any]) -> dict[str, Any]:
+        """The row with its encrypted values opened: what FULL and MASKED start from."""
+        services = self.gateway.services
+        for coordinate in services.encrypted_coordinates:
+            if coordinate.split(".")[0] != type_name:
+                continue
+            attribute = self.catalog.classifications[coordinate].attribute
+            if row.get(attribute) is not None:
+                assert services.decrypt is not None
+                row[attribute] = services.decrypt(row[attribute])
+        return row
 
     async def check(self, type_name: str, nodes: list[dict[str, Any]]) -> None:
         if not nodes:

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 import fieldgate.models  # noqa: F401  (registers every table on the metadata)
+from fieldgate.authz.encrypted import BINARY_COLUMNS, ENCRYPTED_COLUMNS
+from fieldgate.authz.keyring import Keyring
 from fieldgate.authz.passwords import verify_password
 from fieldgate.db import create_engine
 from fieldgate.demo import CONSENT_PURPOSES, CROSS_BORDER, DEMO_PASSWORD, SeedReport, seed_demo
@@ -56,6 +58,8 @@ PARTNERS = {
 
 Rows = list[dict[str, Any]]
 EngineFactory = Callable[..., Awaitable[AsyncEngine]]
+# One data keyring for every database this module seeds.
+KEYRING = Keyring.generate()
 
 
 def table(name: str) -> Table:
@@ -138,15 +142,29 @@ async def new_database(
 @pytest.fixture(scope="module")
 async def seeded(new_database: EngineFactory) -> tuple[AsyncEngine, SeedReport]:
     engine = await new_database()
-    report = await seed_demo(engine, seed=7, progress=False, **SIZES)
+    report = await seed_demo(engine, keyring=KEYRING, seed=7, progress=False, **SIZES)
     return engine, report
 
 
-async def fetch(engine: AsyncEngine, name: str) -> Rows:
+async def fetch_stored(engine: AsyncEngine, name: str) -> Rows:
+    """The rows of a table as stored (encrypted columns sealed)."""
     t = table(name)
     async with engine.connect() as connection:
         result = await connection.execute(select(t).order_by(t.c.id))
         return [dict(row) for row in result.mappings()]
+
+
+async def fetch(engine: AsyncEngine, name: str) -> Rows:
+    """The rows of a table with their encrypted columns opened."""
+    rows = await fetch_stored(engine, name)
+    for row in rows:
+        for column in ENCRYPTED_COLUMNS.get(name, ()):
+            if row[column] is None:
+                continue
+            binary = (name, column) in BINARY_COLUMNS
+            opened = KEYRING.decrypt_bytes if binary else KEYRING.decrypt
+            row[column] = opened(row[column])
+    return rows
 
 
 async def count(engine: AsyncEngine, name: str) -> int:
@@ -155,7 +173,8 @@ async def count(engine: AsyncEngine, name: str) -> int:
 
 
 async def dump(engine: AsyncEngine) -> dict[str, Rows]:
-    """Every demo table's rows, without password hashes (Argon2 salts them at random)."""
+    """Every demo table's rows, without password hashes (Argon2 salts them at random) and
+    with sealed values opened (each seal has a random nonce)."""
     rows = {name: await fetch(engine, name) for name in TABLES}
     for name in ("users", "staff"):
         for row in rows[name]:
@@ -209,6 +228,28 @@ async def test_every_identifier_validates(seeded: tuple[AsyncEngine, SeedReport]
         assert is_valid_mobile(ticket["contact_phone"])
     for event in await fetch(engine, "login_events"):
         assert is_valid_ipv4(event["ip"])
+
+
+async def test_sensitive_columns_are_stored_sealed_with_a_blind_index(
+    seeded: tuple[AsyncEngine, SeedReport],
+) -> None:
+    engine, _ = seeded
+    sealed = 0
+    for name, columns in ENCRYPTED_COLUMNS.items():
+        for row in await fetch_stored(engine, name):
+            for column in columns:
+                if row[column] is not None:
+                    assert Keyring.is_encrypted(row[column]), (name, column, row["id"])
+                    assert Keyring.key_id_of(row[column]) == KEYRING.active_key_id
+                    sealed += 1
+    assert sealed > SIZES["orders"]
+    for stored, opened in zip(
+        await fetch_stored(engine, "users"), await fetch(engine, "users"), strict=True
+    ):
+        if opened["id_number"] is None:
+            assert stored["id_number_index"] is None
+        else:
+            assert stored["id_number_index"] == KEYRING.blind_index(opened["id_number"])
 
 
 async def test_named_accounts_share_the_demo_password(
@@ -346,7 +387,7 @@ async def test_tickets_messages_and_enrollments_are_consistent(
 
 async def test_second_run_inserts_nothing(seeded: tuple[AsyncEngine, SeedReport]) -> None:
     engine, first = seeded
-    report = await seed_demo(engine, seed=99, progress=False, **SIZES)
+    report = await seed_demo(engine, keyring=KEYRING, seed=99, progress=False, **SIZES)
     assert report.already_seeded
     assert report.counts == {}
     for name in TABLES:
@@ -383,7 +424,7 @@ async def next_partner_id(engine: AsyncEngine) -> int:
 
 async def test_seed_on_the_migrated_schema(new_database: EngineFactory) -> None:
     engine = await new_database(migrated=True)
-    report = await seed_demo(engine, progress=False, **SIZES)
+    report = await seed_demo(engine, keyring=KEYRING, progress=False, **SIZES)
     for name in TABLES:
         assert await count(engine, name) == report.counts[name], name
     assert await next_partner_id(engine) == report.counts["partners"] + 1
@@ -391,9 +432,9 @@ async def test_seed_on_the_migrated_schema(new_database: EngineFactory) -> None:
 
 async def test_same_seed_same_rows_other_seed_other_rows(new_database: EngineFactory) -> None:
     first, second, other = [await new_database() for _ in range(3)]
-    await seed_demo(first, seed=3, progress=False, **SIZES)
-    await seed_demo(second, seed=3, progress=False, **SIZES)
-    await seed_demo(other, seed=4, progress=False, **SIZES)
+    await seed_demo(first, keyring=KEYRING, seed=3, progress=False, **SIZES)
+    await seed_demo(second, keyring=KEYRING, seed=3, progress=False, **SIZES)
+    await seed_demo(other, keyring=KEYRING, seed=4, progress=False, **SIZES)
     same = await dump(first)
     assert same == await dump(second)
     different = await dump(other)
@@ -418,7 +459,7 @@ async def test_ids_continue_after_existing_rows(new_database: EngineFactory) -> 
                 "created_at": datetime(2020, 1, 1, tzinfo=UTC),
             },
         )
-    await seed_demo(engine, progress=False, **SIZES)
+    await seed_demo(engine, keyring=KEYRING, progress=False, **SIZES)
     by_name = {row["name"]: row["id"] for row in await fetch(engine, "partners")}
     assert by_name["sf-express"] == by_name["existing"] + 1
     merchant_courses = [c for c in await fetch(engine, "courses") if c["merchant_id"] is not None]
@@ -431,6 +472,6 @@ async def test_sizes_under_ten_are_refused(size: str) -> None:
     engine = create_engine("sqlite+aiosqlite://")
     try:
         with pytest.raises(BadUserInput):
-            await seed_demo(engine, progress=False, **{size: 9})
+            await seed_demo(engine, keyring=KEYRING, progress=False, **{size: 9})
     finally:
         await engine.dispose()

@@ -105,8 +105,13 @@ async def sensitive_values(gateway: Gateway) -> dict[str, list[Stored]]:
         source = SOURCES[coordinate.split(".")[0]]
         async with gateway.services.engine.connect() as conn:
             rows = (await conn.execute(source.select([classification.attribute]))).mappings().all()
+        # encrypted columns: search for what they open to, not for their ciphertext
+        services = gateway.services
+        decrypt = services.decrypt if coordinate in services.encrypted_coordinates else None
         for row in rows:
             value = row[classification.attribute]
+            if decrypt is not None and value is not None:
+                value = decrypt(value)
             if isinstance(value, str) and len(value) >= MIN_LENGTH:
                 found.setdefault(value, []).append(
                     Stored(coordinate, row.get("_subject"), row.get("_assignee"))

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fieldgate.authz.keyring import Keyring
 from fieldgate.demo.checksums import (
     credit_code_check_char,
     is_luhn_valid,
@@ -299,13 +300,19 @@ def test_birth_window_gives_exactly_the_ages_asked(youngest: int, extra: int) ->
 # --- the sensitive-column seam and the report ------------------------------------------------
 
 
-def test_seal_sensitive_copies_rows_and_keeps_other_tables_untouched() -> None:
+def test_seal_sensitive_seals_copies_and_keeps_other_tables_untouched() -> None:
+    keyring = Keyring.generate()
     rows = [{"id": 1, "id_number": KNOWN_ID_NUMBER, "face_template": b"\x01", "phone": "1"}]
-    sealed = seal_sensitive("users", rows)
-    assert sealed == rows
-    assert sealed[0] is not rows[0]
+    (sealed,) = seal_sensitive("users", rows, keyring)
+    assert rows[0]["id_number"] == KNOWN_ID_NUMBER  # the input rows are not changed
+    assert sealed["phone"] == "1"
+    assert Keyring.is_encrypted(sealed["id_number"])
+    assert Keyring.is_encrypted(sealed["face_template"])
+    assert keyring.decrypt(sealed["id_number"]) == KNOWN_ID_NUMBER
+    assert keyring.decrypt_bytes(sealed["face_template"]) == b"\x01"
+    assert sealed["id_number_index"] == keyring.blind_index(KNOWN_ID_NUMBER)
     courses = [{"id": 1, "title": "t"}]
-    assert seal_sensitive("courses", courses) is courses
+    assert seal_sensitive("courses", courses, keyring) is courses
 
 
 def test_seed_report_summary_is_one_line() -> None:

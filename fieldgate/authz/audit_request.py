@@ -1,0 +1,113 @@
+"""One GraphQL operation's audit events, and the fail-closed rule for its response.
+
+Fail closed (:func:`must_fail_closed`): a response that discloses a SENSITIVE value in
+FULL leaves only when the trail is healthy and accepted its events; otherwise it becomes
+``data: null`` with one ``SERVICE_UNAVAILABLE`` error, and nothing sensitive leaves
+unrecorded. A response with no such disclosure is served either way; its denial events are
+submitted best-effort (the writer counts those it cannot take as dropped).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from fieldgate.authz.audit import Actor, AuditEvent, AuditKind, event_of, now
+from fieldgate.authz.decisions import Disclosure
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id_from(header: str | None) -> str:
+    """The request id: the caller's ``X-Request-ID`` when it is a plain token of up to 64
+    characters, else a new random one (an id is a correlation key, not free text)."""
+    if header is not None and _REQUEST_ID.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """What every event of one GraphQL operation shares."""
+
+    actor: Actor
+    request_id: str | None
+    purpose: str | None
+    operation_name: str | None
+    document_hash: str | None
+    policy_version: str | None
+    token_id: str | None = None
+
+
+def request_events(
+    audited: Mapping[tuple[str, Disclosure], set[int]],
+    facts: RequestFacts,
+    reasons: Mapping[str, str | None],
+    *,
+    at: datetime | None = None,
+) -> list[AuditEvent]:
+    """One event per (coordinate, outcome) of an operation, with all its data subjects.
+
+    ``audited`` is ``DisclosureContext.audited``; ``reasons`` gives the denial reason of a
+    coordinate. Ordered by coordinate and outcome, so the trail does not depend on the
+    order the executor resolved fields in.
+    """
+    stamp = at or now()
+    detail = {"jti": facts.token_id} if facts.token_id else {}
+    events = []
+    for (coordinate, disclosure), subjects in sorted(audited.items()):
+        full = disclosure is Disclosure.FULL
+        events.append(
+            event_of(
+                AuditKind.DISCLOSURE if full else AuditKind.DENIAL,
+                facts.actor,
+                str(disclosure),
+                stamp,
+                request_id=facts.request_id,
+                purpose=facts.purpose,
+                operation_name=facts.operation_name,
+                document_hash=facts.document_hash,
+                coordinate=coordinate,
+                reason=None if full else reasons.get(coordinate),
+                subjects=tuple(sorted(subjects)),
+                policy_version=facts.policy_version,
+                detail=detail,
+            )
+        )
+    return events
+
+
+def discloses_sensitive(events: Iterable[AuditEvent]) -> bool:
+    """Whether any event records a FULL disclosure of a SENSITIVE field."""
+    return any(event.kind is AuditKind.DISCLOSURE for event in events)
+
+
+class AuditQueue(Protocol):
+    """The writer as a request sees it."""
+
+    @property
+    def healthy(self) -> bool: ...
+
+    def submit(self, events: Sequence[AuditEvent]) -> bool: ...
+
+
+def must_fail_closed(events: Sequence[AuditEvent], queue: AuditQueue | None) -> bool:
+    """Submit a request's events; True when the response must be withheld.
+
+    A response disclosing a SENSITIVE value in FULL leaves only if the trail is healthy and
+    took its events. Other events (denials) are submitted best-effort: when they cannot be
+    accepted the writer counts them as dropped and the response still leaves.
+    """
+    if not events:
+        return False
+    if not discloses_sensitive(events):
+        if queue is not None:
+            queue.submit(events)
+        return False
+    if queue is None or not queue.healthy:
+        return True
+    return not queue.submit(events)

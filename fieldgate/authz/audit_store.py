@@ -1,0 +1,130 @@
+"""The audit trail in the database: ``audit_events`` chained by HMAC links, plus
+``audit_subjects`` (which events concern which data subject).
+
+Appending takes the chain head under a lock, so that several processes (gateway workers,
+the command line) append to one chain: on PostgreSQL a transaction-scoped advisory lock,
+on SQLite the database's write lock, taken up front with ``BEGIN IMMEDIATE``. One batch is
+one transaction: it is stored whole, with contiguous ``seq``, or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from fieldgate.authz.audit import AuditEvent, AuditKind, policy_change_event
+from fieldgate.authz.audit_chain import GENESIS, AuditKey, detail_text, link_of
+from fieldgate.models import AuditEvent as AuditEventRow
+from fieldgate.models import AuditSubject
+
+audit_events = AuditEventRow.__table__  # type: ignore[attr-defined]
+audit_subjects = AuditSubject.__table__  # type: ignore[attr-defined]
+
+# pg_advisory_xact_lock key of the chain head: any constant that no other lock uses.
+CHAIN_LOCK = 0x6667_6175_6469_7400  # "fgaudit\0"
+
+
+@asynccontextmanager
+async def chain_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction holding the chain's lock; commits when the block ends without error."""
+    async with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # take the write lock now, not at the first INSERT: the head read must be locked
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif connection.dialect.name == "postgresql":
+            await connection.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK)))
+        yield connection
+        await connection.commit()
+
+
+async def chain_head(connection: AsyncConnection) -> tuple[int, str]:
+    """The last ``seq`` and ``link`` of the chain, ``(0, GENESIS)`` when it is empty."""
+    head = (
+        await connection.execute(
+            select(audit_events.c.seq, audit_events.c.link)
+            .order_by(audit_events.c.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    return (0, GENESIS) if head is None else (int(head.seq), str(head.link))
+
+
+def chained_rows(
+    events: Sequence[AuditEvent], key: AuditKey, seq: int, prev_link: str
+) -> tuple[list[dict[str, Any]], list[dict[str, int]]]:
+    """The ``audit_events`` and ``audit_subjects`` rows of ``events`` after ``(seq, prev_link)``."""
+    rows: list[dict[str, Any]] = []
+    subjects: list[dict[str, int]] = []
+    for event in events:
+        seq += 1
+        row = event.columns()
+        at = row["at"]
+        # stored in UTC: SQLite keeps the wall time and drops the zone
+        row["at"] = (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(UTC)
+        row["detail"] = detail_text(row["detail"])
+        row.update(seq=seq, key_id=key.id, prev_link=prev_link)
+        prev_link = row["link"] = link_of(key, row)
+        rows.append(row)
+        subjects.extend({"seq": seq, "user_id": s} for s in sorted(set(event.subjects)))
+    return rows, subjects
+
+
+class DatabaseAuditSink:
+    """Appends events to the chained trail; also an ``AuditRecorder`` (``record``).
+
+    With ``owns_engine`` the sink has an engine of its own, disposed by :meth:`close`.
+    """
+
+    def __init__(self, engine: AsyncEngine, key: AuditKey, *, owns_engine: bool = False) -> None:
+        self.engine = engine
+        self.key = key
+        self.owns_engine = owns_engine
+
+    async def close(self) -> None:
+        """Release the sink's own engine (nothing when the engine is shared)."""
+        if self.owns_engine:
+            await self.engine.dispose()
+
+    async def append(self, events: Sequence[AuditEvent]) -> None:
+        """Store a batch in one transaction under the chain lock."""
+        if not events:
+            return
+        async with chain_transaction(self.engine) as connection:
+            await self._append(connection, events)
+
+    async def record(self, events: Sequence[AuditEvent]) -> None:
+        """Same as :meth:`append`."""
+        await self.append(events)
+
+    async def record_policy_version(self, version: str) -> AuditEvent | None:
+        """Record a ``policy_change`` unless ``version`` is the last one recorded.
+
+        Checked and appended under the chain lock, so workers starting together record a
+        change once.
+        """
+        async with chain_transaction(self.engine) as connection:
+            last = (
+                await connection.execute(
+                    select(audit_events.c.policy_version)
+                    .where(audit_events.c.kind == str(AuditKind.POLICY_CHANGE))
+                    .order_by(audit_events.c.seq.desc())
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if last == version:
+                return None
+            event = policy_change_event(last, version)
+            await self._append(connection, [event])
+            return event
+
+    async def _append(self, connection: AsyncConnection, events: Sequence[AuditEvent]) -> None:
+        seq, prev_link = await chain_head(connection)
+        rows, subjects = chained_rows(events, self.key, seq, prev_link)
+        await connection.execute(insert(audit_events), rows)
+        if subjects:
+            await connection.execute(insert(audit_subjects), subjects)

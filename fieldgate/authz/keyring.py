@@ -1,0 +1,432 @@
+"""The data keyring: AES-256-GCM keys for columns stored encrypted, and the blind-index key.
+
+A sealed value is text: ``enc:v1:<key id>:<base64url(nonce + ciphertext)>``; the key id is
+also the associated data, so a value cannot be moved under another key's name. Keys live
+in one JSON file (``FIELDGATE_DATA_KEY_FILE``, in development generated under
+``<key_dir>/data-keys.json``)::
+
+    {"active": KID, "keys": {KID: base64 32 bytes, ...}, "index_key": base64 32 bytes,
+     "retired": [KID, ...]}
+
+Every key in ``keys`` opens values; only ``active`` seals new ones. A running process
+re-reads the file when it meets a key id it does not know, and before sealing when the
+file changed, so a rotation done elsewhere reaches it without a restart. Neither keys nor
+plaintext are ever logged or put into an error message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import fcntl
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from fieldgate.errors import ConfigurationError, DecryptionFailed
+from fieldgate.settings import Settings
+
+log = structlog.get_logger("fieldgate.keyring")
+
+DEVELOPMENT_KEY_NAME = "data-keys.json"
+PREFIX = "enc:v1:"
+KEY_BYTES = 32
+NONCE_BYTES = 12
+KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+_BYTES_PREFIX = PREFIX.encode("ascii")
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """One consistent reading of the key file (replaced whole, never mutated).
+
+    Key material is left out of ``repr``, so that no traceback or log line can show it.
+    """
+
+    active: str
+    keys: Mapping[str, bytes] = field(repr=False)
+    index_key: bytes = field(repr=False)
+    retired: tuple[str, ...] = ()
+    signature: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) of the file read
+    # key id -> (cipher, associated data): built once, not per value
+    ciphers: Mapping[str, tuple[AESGCM, bytes]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ciphers = {kid: (AESGCM(key), kid.encode("ascii")) for kid, key in self.keys.items()}
+        object.__setattr__(self, "ciphers", ciphers)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "active": self.active,
+            "keys": {kid: _b64(key) for kid, key in self.keys.items()},
+            "index_key": _b64(self.index_key),
+            "retired": list(self.retired),
+        }
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def new_key_id(taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """A fresh random key id (8 hex digits) not in ``taken``."""
+    while True:
+        kid = secrets.token_hex(4)
+        if kid not in taken:
+            return kid
+
+
+class Keyring:
+    """Seals and opens values of encrypted columns; computes the blind index of ID numbers.
+
+    Build it with :func:`load_keyring` (from the settings), :meth:`load` (a key file) or
+    :meth:`generate` (in memory, for tests). Safe to share between tasks and threads: the
+    keys are swapped as one immutable snapshot.
+    """
+
+    def __init__(self, keys: _Keys, path: Path | None = None) -> None:
+        self._keys = keys
+        self.path = path
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def generate(cls) -> Keyring:
+        """A keyring with one fresh data key and a fresh index key, kept in memory only."""
+        return cls(_fresh_keys())
+
+    @classmethod
+    def load(cls, path: Path) -> Keyring:
+        """The keyring of a key file; ``ConfigurationError`` naming the file when unusable."""
+        return cls(_read_keys(path), path)
+
+    # -- what it holds ------------------------------------------------------------------
+    @property
+    def active_key_id(self) -> str:
+        """The key id new values are sealed with."""
+        return self._keys.active
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """Every key id whose values can be opened, the active one included."""
+        return tuple(self._keys.keys)
+
+    @property
+    def retired_key_ids(self) -> tuple[str, ...]:
+        """Key ids retired for good: their key material is gone."""
+        return self._keys.retired
+
+    # -- sealing and opening ------------------------------------------------------------
+    def encrypt(self, plaintext: str) -> str:
+        """Seal a text value with the active key (a new random nonce every time)."""
+        return self._seal(plaintext.encode("utf-8"))
+
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        """Seal binary data (face templates): the same text form, UTF-8 encoded."""
+        return self._seal(data).encode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        """Open a sealed text value; ``DecryptionFailed`` when it is not one this ring opens."""
+        if not isinstance(token, str):
+            raise DecryptionFailed("a stored value is not a sealed value")
+        try:
+            return self._open(token).decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecryptionFailed("a stored value is not sealed text") from None
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        """Open a sealed binary value (as made by :meth:`encrypt_bytes`)."""
+        if not isinstance(token, bytes | bytearray | memoryview):
+            raise DecryptionFailed("a stored value is not a sealed value")
+        try:
+            text = bytes(token).decode("ascii")
+        except UnicodeDecodeError:
+            raise DecryptionFailed("a stored value is not a sealed value") from None
+        return self._open(text)
+
+    @staticmethod
+    def is_encrypted(value: object) -> bool:
+        """Whether ``value`` (text or bytes) has the sealed form; says nothing of its key."""
+        if isinstance(value, str):
+            return value.startswith(PREFIX)
+        if isinstance(value, bytes | bytearray | memoryview):
+            return bytes(value[: len(_BYTES_PREFIX)]) == _BYTES_PREFIX
+        return False
+
+    @staticmethod
+    def key_id_of(token: str | bytes) -> str:
+        """The key id a sealed value names; ``DecryptionFailed`` when it is not sealed."""
+        if isinstance(token, bytes | bytearray | memoryview):
+            try:
+                token = bytes(token).decode("ascii")
+            except UnicodeDecodeError:
+                raise DecryptionFailed("a stored value is not a sealed value") from None
+        return _split(token)[0]
+
+    def blind_index(self, id_number: str) -> str:
+        """The keyed HMAC-SHA256 (hex) of a normalised ID number, for exact lookups.
+
+        Normalised: whitespace removed, a final ``x`` upper-cased; the same number written
+        either way has the same index, and without the index key nobody can compute it.
+        """
+        normalised = "".join(id_number.split()).upper()
+        digest = hmac.new(self._keys.index_key, normalised.encode("utf-8"), hashlib.sha256)
+        return digest.hexdigest()
+
+    # -- the key file -------------------------------------------------------------------
+    def reload(self) -> None:
+        """Re-read the key file (no-op for an in-memory keyring)."""
+        if self.path is not None:
+            self._keys = _read_keys(self.path)
+
+    def refresh(self) -> bool:
+        """Re-read the key file if it changed since it was read; whether it did."""
+        if self.path is None:
+            return False
+        try:
+            signature = _signature(self.path)
+        except OSError:
+            return False  # keep the keys in memory; reading the file would fail the same way
+        if signature == self._keys.signature:
+            return False
+        try:
+            self.reload()
+        except ConfigurationError as exc:
+            # a broken edit of the file must not stop a running gateway: keep the keys held
+            log.warning("data_key_file_not_reloaded", problem=str(exc))
+            return False
+        return True
+
+    def add_active_key(self) -> str:
+        """Make a new random key the active one and return its id; the old keys stay.
+
+        With a key file, the change is made under a lock on the file as it is now (not as
+        this process last read it) and written atomically.
+        """
+        with self._updating() as keys:
+            kid = new_key_id(set(keys.keys) | set(keys.retired))
+            material = {**keys.keys, kid: AESGCM.generate_key(KEY_BYTES * 8)}
+            self._store(_Keys(kid, material, keys.index_key, keys.retired))
+        return kid
+
+    def retire(self, kid: str) -> None:
+        """Drop the key material of ``kid`` and list it as retired.
+
+        Refuses the active key and unknown ids (``ValueError``). Whether any stored value
+        still uses the key is the caller's check (see ``fieldgate.authz.rotation``).
+        """
+        with self._updating() as keys:
+            if kid == keys.active:
+                raise ValueError("the active key cannot be retired")
+            if kid not in keys.keys:
+                raise ValueError("no such key")
+            remaining = {k: v for k, v in keys.keys.items() if k != kid}
+            self._store(_Keys(keys.active, remaining, keys.index_key, (*keys.retired, kid)))
+
+    @contextlib.contextmanager
+    def _updating(self) -> Iterator[_Keys]:
+        if self.path is None:
+            yield self._keys
+            return
+        lock_path = self.path.with_name(f".{self.path.name}.lock")
+        try:
+            descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            raise ConfigurationError(f"cannot lock data key file {self.path}") from None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            self._keys = _read_keys(self.path)
+            yield self._keys
+        finally:
+            os.close(descriptor)  # closing releases the lock
+
+    def _store(self, keys: _Keys) -> None:
+        if self.path is None:
+            self._keys = keys
+            return
+        _write_atomically(self.path, keys)
+        self._keys = _read_keys(self.path)
+
+    # -- internals ----------------------------------------------------------------------
+    def _seal(self, plaintext: bytes) -> str:
+        self.refresh()  # a rotation elsewhere changes the key new values are sealed with
+        keys = self._keys
+        kid = keys.active
+        cipher, associated = keys.ciphers[kid]
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        sealed = cipher.encrypt(nonce, plaintext, associated)
+        body = base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode("ascii")
+        return f"{PREFIX}{kid}:{body}"
+
+    def _open(self, token: str) -> bytes:
+        kid, raw = _split(token)
+        known = self._keys.ciphers.get(kid)
+        if known is None and self.path is not None:
+            # perhaps a rotation elsewhere added it: read the file once more
+            with contextlib.suppress(ConfigurationError):
+                self.reload()
+            known = self._keys.ciphers.get(kid)
+        if known is None:
+            raise DecryptionFailed("a stored value names a data key this keyring does not hold")
+        cipher, associated = known
+        try:
+            return cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], associated)
+        except InvalidTag:
+            raise DecryptionFailed("a stored value failed its integrity check") from None
+
+
+def _split(token: str) -> tuple[str, bytes]:
+    """(key id, nonce + ciphertext) of a sealed value."""
+    if not token.startswith(PREFIX):
+        raise DecryptionFailed("a stored value is not a sealed value")
+    kid, separator, body = token[len(PREFIX) :].partition(":")
+    if not separator or not KEY_ID.fullmatch(kid):
+        raise DecryptionFailed("a stored value is not a sealed value")
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        raise DecryptionFailed("a stored value is not a sealed value") from None
+    if len(raw) < NONCE_BYTES + 16:  # nonce and GCM tag at least
+        raise DecryptionFailed("a stored value is not a sealed value")
+    return kid, raw
+
+
+def _fresh_keys() -> _Keys:
+    kid = new_key_id()
+    return _Keys(kid, {kid: AESGCM.generate_key(KEY_BYTES * 8)}, secrets.token_bytes(KEY_BYTES), ())
+
+
+def _signature(path: Path) -> tuple[int, int, int]:
+    status = path.stat()
+    return (status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def _decode_key(value: object) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError
+    key = base64.b64decode(value, validate=True)
+    if len(key) != KEY_BYTES:
+        raise ValueError
+    return key
+
+
+def _read_keys(path: Path) -> _Keys:
+    """Parse a key file; the errors name the file and the problem, never its content."""
+    try:
+        with path.open("rb") as handle:
+            status = os.fstat(handle.fileno())
+            data = handle.read()
+    except FileNotFoundError:
+        raise ConfigurationError(f"data key file {path} does not exist") from None
+    except OSError:
+        raise ConfigurationError(f"data key file {path} cannot be read") from None
+    invalid = ConfigurationError(
+        f"data key file {path} is not a valid key file"
+        ' ({"active", "keys", "index_key", "retired"} with 32-byte base64 keys)'
+    )
+    try:
+        document = json.loads(data)
+        if not isinstance(document, dict):
+            raise ValueError
+        raw_keys = document["keys"]
+        if not isinstance(raw_keys, dict) or not raw_keys:
+            raise ValueError
+        keys = {str(kid): _decode_key(value) for kid, value in raw_keys.items()}
+        active = document["active"]
+        retired = document.get("retired", [])
+        if not isinstance(retired, list) or not all(isinstance(r, str) for r in retired):
+            raise ValueError
+        index_key = _decode_key(document["index_key"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise invalid from None
+    if active not in keys or not all(KEY_ID.fullmatch(kid) for kid in [*keys, *retired]):
+        raise invalid
+    signature = (status.st_ino, status.st_size, status.st_mtime_ns)
+    return _Keys(active, keys, index_key, tuple(retired), signature)
+
+
+def _write_atomically(path: Path, keys: _Keys) -> None:
+    """Replace ``path`` with ``keys``: a private temporary file, synced, renamed into place."""
+    content = json.dumps(keys.document(), indent=2).encode("ascii") + b"\n"
+    try:
+        descriptor, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=".data-keys-", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                os.fchmod(handle.fileno(), 0o600)
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError:
+        raise ConfigurationError(f"cannot write data key file {path}") from None
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key file at ``path`` atomically, never replacing one that exists.
+
+    The keys go to a private temporary file that is hard-linked into place: the link fails
+    if another process got there first, and nobody ever sees a half-written file.
+    """
+    directory = path.parent
+    content = json.dumps(_fresh_keys().document(), indent=2).encode("ascii") + b"\n"
+    try:
+        if not directory.exists():
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            directory.chmod(0o700)  # mkdir's mode is reduced by the umask
+        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".data-keys-", suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                os.fchmod(handle.fileno(), 0o600)
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another process won the race
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    except OSError:
+        raise ConfigurationError(f"cannot create data key file {path}") from None
+
+
+def data_key_path(settings: Settings) -> Path | None:
+    """Where this deployment's data keys are: the configured file, or the development one."""
+    if settings.data_key_file is not None:
+        return settings.data_key_file
+    if settings.is_production:
+        return None
+    return settings.key_dir / DEVELOPMENT_KEY_NAME
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    """The data keyring of this deployment.
+
+    ``FIELDGATE_DATA_KEY_FILE`` when set; otherwise, in development only,
+    ``<key_dir>/data-keys.json``, generated on first use (0600, in a 0700 folder).
+    Raises ``ConfigurationError`` naming the file (never its content) when the keys
+    cannot be used, and in production when no key file is configured.
+    """
+    path = data_key_path(settings)
+    if path is None:
+        raise ConfigurationError("FIELDGATE_DATA_KEY_FILE is required in production")
+    if settings.data_key_file is None and not path.exists():
+        _create_key_file(path)
+    return Keyring.load(path)

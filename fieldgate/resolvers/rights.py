@@ -1,0 +1,278 @@
+"""The data subject's rights: consents, export, and closing the account.
+
+These operations act only on the caller's own data (the principal's user id, never an
+argument), which is what the purpose RIGHTS means; each is one transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from strawberry.types import Info
+
+from fieldgate.authz.consent import CROSS_BORDER, age_on
+from fieldgate.authz.keyring import Keyring
+from fieldgate.authz.purposes import Purpose
+from fieldgate.errors import BadUserInput, Conflict, NotFound
+from fieldgate.models import (
+    Consent,
+    Device,
+    Enrollment,
+    IssuedToken,
+    LoginEvent,
+    Order,
+    SupportTicket,
+    ThirdPartyLogin,
+    TicketMessage,
+    User,
+)
+from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.mutations import require_user
+
+Ctx = Info[RequestContext, None]
+
+consents = Consent.__table__  # type: ignore[attr-defined]
+users = User.__table__  # type: ignore[attr-defined]
+orders = Order.__table__  # type: ignore[attr-defined]
+tickets = SupportTicket.__table__  # type: ignore[attr-defined]
+messages = TicketMessage.__table__  # type: ignore[attr-defined]
+tokens = IssuedToken.__table__  # type: ignore[attr-defined]
+CHILD_TABLES = (
+    ThirdPartyLogin.__table__,  # type: ignore[attr-defined]
+    Device.__table__,  # type: ignore[attr-defined]
+    LoginEvent.__table__,  # type: ignore[attr-defined]
+    Enrollment.__table__,  # type: ignore[attr-defined]
+    Consent.__table__,  # type: ignore[attr-defined]
+)
+# Purposes a data subject can opt in to (the others rest on contract or law, not consent).
+CONSENTABLE = frozenset(
+    {
+        Purpose.MARKETING.value,
+        Purpose.PERSONALISATION.value,
+        Purpose.RESEARCH.value,
+        Purpose.IDENTITY_VERIFICATION.value,
+        CROSS_BORDER,
+    }
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _consentable(purpose: str) -> str:
+    if purpose not in CONSENTABLE:
+        raise BadUserInput(
+            f"consent is not asked for {purpose}; one of {sorted(CONSENTABLE)}", argument="purpose"
+        )
+    return purpose
+
+
+def consent_view(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {
+        "purpose": row["purpose"],
+        "granted_at": row["granted_at"],
+        "withdrawn_at": row["withdrawn_at"],
+        "guardian_consent": row["guardian_consent"],
+        "active": row["withdrawn_at"] is None,
+    }
+
+
+async def _consent_rows(conn: AsyncConnection, user_id: int) -> list[dict[str, Any]]:
+    rows = (
+        await conn.execute(
+            select(consents).where(consents.c.user_id == user_id).order_by(consents.c.id)
+        )
+    ).mappings()
+    return [consent_view(row) for row in rows]
+
+
+async def my_consents(info: Ctx) -> list[dict[str, Any]]:
+    user_id = require_user(info)
+    async with info.context.services.engine.connect() as conn:
+        return await _consent_rows(conn, user_id)
+
+
+async def grant_consent(
+    info: Ctx, purpose: str, guardian_name: str | None = None
+) -> list[dict[str, Any]]:
+    """Opt in to ``purpose``; a minor's consent counts only with a guardian's name."""
+    user_id = require_user(info)
+    purpose = _consentable(purpose)
+    async with info.context.services.engine.begin() as conn:
+        birth = await conn.scalar(select(users.c.birth_date).where(users.c.id == user_id))
+        minor = (age_on(birth, _now().date()) or 99) < 18
+        guardian = (guardian_name or "").strip() or None
+        if guardian is not None and not minor:
+            raise BadUserInput("a guardian consents only for a minor", argument="guardianName")
+        active = await conn.scalar(
+            select(consents.c.id).where(
+                consents.c.user_id == user_id,
+                consents.c.purpose == purpose,
+                consents.c.withdrawn_at.is_(None),
+            )
+        )
+        if active is not None:
+            raise Conflict(f"consent to {purpose} is already active", argument="purpose")
+        await conn.execute(
+            insert(consents).values(
+                user_id=user_id,
+                purpose=purpose,
+                granted_at=_now(),
+                guardian_consent=guardian is not None,
+                guardian_name=guardian,
+            )
+        )
+        return await _consent_rows(conn, user_id)
+
+
+async def withdraw_consent(info: Ctx, purpose: str) -> list[dict[str, Any]]:
+    """Withdraw an active consent; it takes effect on the next request, on every instance."""
+    user_id = require_user(info)
+    purpose = _consentable(purpose)
+    async with info.context.services.engine.begin() as conn:
+        result = await conn.execute(
+            update(consents)
+            .where(
+                consents.c.user_id == user_id,
+                consents.c.purpose == purpose,
+                consents.c.withdrawn_at.is_(None),
+            )
+            .values(withdrawn_at=_now())
+        )
+        if result.rowcount == 0:
+            raise NotFound(f"no active consent to {purpose}", argument="purpose")
+        return await _consent_rows(conn, user_id)
+
+
+def _plain(info: Ctx, value: Any) -> Any:
+    """A stored value as the data subject's export shows it: opened if sealed, as text."""
+    keyring: Keyring | None = getattr(info.context.services, "keyring", None)
+    if keyring is not None and Keyring.is_encrypted(value):
+        if isinstance(value, bytes):
+            return keyring.decrypt_bytes(value).hex()
+        return keyring.decrypt(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+async def export_my_data(info: Ctx) -> dict[str, Any]:
+    """Everything held about the caller, as one JSON document (right of access)."""
+    user_id = require_user(info)
+    document: dict[str, Any] = {"exportedAt": _now().isoformat()}
+
+    def clean(row: Mapping[Any, Any], *, drop: tuple[str, ...] = ()) -> dict[str, Any]:
+        return {str(k): _plain(info, v) for k, v in row.items() if k not in drop}
+
+    async with info.context.services.engine.connect() as conn:
+        user = (await conn.execute(select(users).where(users.c.id == user_id))).mappings().one()
+        document["profile"] = clean(user, drop=("password_hash", "id_number_index"))
+        for table in CHILD_TABLES:
+            rows = (
+                await conn.execute(
+                    select(table).where(table.c.user_id == user_id).order_by(table.c.id)
+                )
+            ).mappings()
+            document[str(table.name)] = [clean(row) for row in rows]
+        order_rows = (
+            await conn.execute(
+                select(orders).where(orders.c.user_id == user_id).order_by(orders.c.id)
+            )
+        ).mappings()
+        document["orders"] = [clean(row) for row in order_rows]
+        ticket_rows = (
+            await conn.execute(
+                select(tickets).where(tickets.c.user_id == user_id).order_by(tickets.c.id)
+            )
+        ).mappings()
+        document["support_tickets"] = []
+        for ticket in ticket_rows:
+            conversation = (
+                await conn.execute(
+                    select(messages.c.author_kind, messages.c.body, messages.c.created_at)
+                    .where(messages.c.ticket_id == ticket["id"])
+                    .order_by(messages.c.id)
+                )
+            ).mappings()
+            document["support_tickets"].append(
+                {**clean(ticket), "messages": [clean(m) for m in conversation]}
+            )
+    return document
+
+
+async def close_my_account(info: Ctx) -> bool:
+    """Erase the caller's personal data in one transaction; orders stay, de-identified.
+
+    Profile fields are erased, devices, login events, third-party logins, learning records
+    and consents deleted, orders keep only what accounting needs, tickets lose their
+    contact data and conversation, and every token of the account is revoked. The audit
+    trail holds no values and stays as it is.
+    """
+    user_id = require_user(info)
+    now = _now()
+    async with info.context.services.engine.begin() as conn:
+        closed = await conn.scalar(select(users.c.closed_at).where(users.c.id == user_id))
+        if closed is not None:
+            raise NotFound("User not found")
+        for table in CHILD_TABLES:
+            await conn.execute(delete(table).where(table.c.user_id == user_id))
+        await conn.execute(
+            update(orders)
+            .where(orders.c.user_id == user_id)
+            .values(
+                buyer_name=None,
+                buyer_phone=None,
+                buyer_id_number=None,
+                bank_card=None,
+                delivery_address=None,
+                invoice_title=None,
+                invoice_tax_id=None,
+                remarks=None,
+            )
+        )
+        ticket_ids = select(tickets.c.id).where(tickets.c.user_id == user_id)
+        await conn.execute(delete(messages).where(messages.c.ticket_id.in_(ticket_ids)))
+        await conn.execute(
+            update(tickets)
+            .where(tickets.c.user_id == user_id)
+            .values(subject="(closed account)", contact_phone=None, contact_email=None)
+        )
+        await conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(
+                username=f"closed-{secrets.token_hex(8)}",
+                password_hash="!",
+                nickname=None,
+                avatar_url=None,
+                region=None,
+                phone=None,
+                email=None,
+                real_name=None,
+                id_number=None,
+                id_number_index=None,
+                birth_date=None,
+                gender=None,
+                job_title=None,
+                company=None,
+                education=None,
+                real_name_verified=False,
+                verified_at=None,
+                face_template=None,
+                closed_at=now,
+            )
+        )
+        await conn.execute(
+            update(tokens)
+            .where(tokens.c.subject == f"user:{user_id}", tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    return True

@@ -1,0 +1,344 @@
+"""The data subject's say: consents per row, minors, cross-border, export, closing the account."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, inspect, select, text
+
+from fieldgate.authz.consent import age_on
+from fieldgate.models import Consent, Order, User
+from tests.gateway import Gateway
+
+consents = Consent.__table__  # type: ignore[attr-defined]
+users = User.__table__  # type: ignore[attr-defined]
+orders = Order.__table__  # type: ignore[attr-defined]
+
+
+async def rows(gateway: Gateway, statement: Any) -> list[Any]:
+    async with gateway.services.engine.connect() as conn:
+        return list((await conn.execute(statement)).all())
+
+
+def errors_by_reason(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["extensions"]["reason"]: e for e in payload.get("errors", [])}
+
+
+async def test_cross_border_partner_needs_the_subjects_separate_consent(
+    gateway: Gateway,
+) -> None:
+    payload = await gateway.gql(
+        "query @purpose(name: DELIVERY) { orders(first: 100) "
+        "{ edges { node { id orderNo buyerPhone deliveryAddress } } } }",
+        as_="global-logistics",
+    )
+    nodes = [e["node"] for e in payload["data"]["orders"]["edges"]]
+    assert nodes
+    owners = dict(
+        await rows(
+            gateway,
+            select(orders.c.id, orders.c.user_id).where(
+                orders.c.id.in_([int(n["id"]) for n in nodes])
+            ),
+        )
+    )
+    consenting = {
+        r.user_id
+        for r in await rows(
+            gateway,
+            select(consents.c.user_id).where(
+                consents.c.purpose == "CROSS_BORDER", consents.c.withdrawn_at.is_(None)
+            ),
+        )
+    }
+    for node in nodes:
+        if owners[int(node["id"])] in consenting:
+            assert node["orderNo"] is not None and node["buyerPhone"] is not None
+        else:  # every PERSONAL or SENSITIVE value of the row is withheld
+            assert node["orderNo"] is None
+            assert node["buyerPhone"] is None and node["deliveryAddress"] is None
+    withheld = [n for n in nodes if owners[int(n["id"])] not in consenting]
+    if withheld:
+        error = errors_by_reason(payload)["CROSS_BORDER_CONSENT_REQUIRED"]
+        assert error["extensions"]["code"] == "FORBIDDEN_FIELD"
+    # the same orders for a mainland partner are not gated
+    mainland = await gateway.gql(
+        "query @purpose(name: DELIVERY) { orders(first: 5) { edges { node { buyerPhone } } } }",
+        as_="sf-express",
+    )
+    assert all(e["node"]["buyerPhone"] for e in mainland["data"]["orders"]["edges"])
+
+
+async def minors(gateway: Gateway) -> list[Any]:
+    today = datetime.now(UTC).date()
+    found = await rows(
+        gateway,
+        select(users.c.id, users.c.birth_date, consents.c.guardian_consent)
+        .join(consents, consents.c.user_id == users.c.id)
+        .where(
+            consents.c.purpose == "IDENTITY_VERIFICATION",
+            consents.c.withdrawn_at.is_(None),
+            users.c.id_number.is_not(None),
+        ),
+    )
+    return [r for r in found if (age_on(r.birth_date, today) or 99) < 18]
+
+
+async def test_minor_without_guardian_consent_has_no_consent_in_effect(
+    gateway: Gateway,
+) -> None:
+    token = await gateway.token("verifier1")
+    query = (
+        "query($id: ID!) @purpose(name: IDENTITY_VERIFICATION) { user(id: $id) { id idNumber } }"
+    )
+    found = await minors(gateway)
+    guarded = [r for r in found if r.guardian_consent]
+    unguarded = [r for r in found if not r.guardian_consent]
+    assert guarded or unguarded, "the demo data has minors with identity consent"
+    for minor in guarded:
+        payload = (await gateway.post(query, {"id": str(minor.id)}, token=token)).json()
+        assert payload["data"]["user"]["idNumber"], payload
+    for minor in unguarded:
+        payload = (await gateway.post(query, {"id": str(minor.id)}, token=token)).json()
+        assert payload["data"]["user"]["idNumber"] is None
+        assert "GUARDIAN_CONSENT_REQUIRED" in errors_by_reason(payload)
+
+
+async def test_withdrawn_identity_consent_takes_effect_on_the_next_request(
+    gateway: Gateway,
+) -> None:
+    bob = await gateway.token("bob")
+    verifier = await gateway.token("verifier1")
+    me = (await gateway.gql("{ me { id } }", token=bob))["data"]["me"]["id"]
+    query = "query($id: ID!) @purpose(name: IDENTITY_VERIFICATION) { user(id: $id) { idNumber } }"
+    before = (await gateway.post(query, {"id": me}, token=verifier)).json()
+    assert before["data"]["user"]["idNumber"]
+    withdrawn = await gateway.gql(
+        'mutation { withdrawConsent(purpose: "IDENTITY_VERIFICATION") { purpose active } }',
+        token=bob,
+    )
+    assert {"purpose": "IDENTITY_VERIFICATION", "active": False} in withdrawn["data"][
+        "withdrawConsent"
+    ]
+    after = (await gateway.post(query, {"id": me}, token=verifier)).json()
+    assert after["data"]["user"]["idNumber"] is None
+    assert "CONSENT_REQUIRED" in errors_by_reason(after)
+    regranted = await gateway.gql(
+        'mutation { grantConsent(purpose: "IDENTITY_VERIFICATION") { purpose active } }',
+        token=bob,
+    )
+    assert {"purpose": "IDENTITY_VERIFICATION", "active": True} in regranted["data"]["grantConsent"]
+    again = (await gateway.post(query, {"id": me}, token=verifier)).json()
+    assert again["data"]["user"]["idNumber"] == before["data"]["user"]["idNumber"]
+
+
+async def test_consent_mutations_refuse_bad_input_and_change_nothing(gateway: Gateway) -> None:
+    alice = await gateway.token("alice")
+    count = select(func.count()).select_from(consents)
+    before = (await rows(gateway, count))[0][0]
+    for mutation, code in [
+        ('mutation { grantConsent(purpose: "ACCOUNT") { purpose } }', "BAD_USER_INPUT"),
+        ('mutation { grantConsent(purpose: "MARKETING") { purpose } }', "CONFLICT"),
+        (
+            'mutation { grantConsent(purpose: "RESEARCH", guardianName: "张三") { purpose } }',
+            "BAD_USER_INPUT",
+        ),
+        ('mutation { withdrawConsent(purpose: "LEGAL") { purpose } }', "BAD_USER_INPUT"),
+    ]:
+        payload = await gateway.gql(mutation, token=alice)
+        assert payload["errors"][0]["extensions"]["code"] == code, (mutation, payload)
+    assert (await rows(gateway, count))[0][0] == before
+    anonymous = await gateway.gql('mutation { withdrawConsent(purpose: "MARKETING") { purpose } }')
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    mine = await gateway.gql("{ myConsents { purpose active guardianConsent } }", token=alice)
+    assert {c["purpose"] for c in mine["data"]["myConsents"]} >= {"MARKETING", "CROSS_BORDER"}
+
+
+def _strings(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set().union(*(_strings(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_strings(v) for v in value)) if value else set()
+    return {str(value)} if value is not None else set()
+
+
+async def test_export_contains_every_personal_value_and_nothing_of_others(
+    gateway: Gateway,
+) -> None:
+    alice = await gateway.token("alice")
+    export = (await gateway.gql("mutation { exportMyData }", token=alice))["data"]["exportMyData"]
+    exported = _strings(export)
+    me = int((await gateway.gql("{ me { id } }", token=alice))["data"]["me"]["id"])
+    services = gateway.services
+    decrypt = services.decrypt
+
+    def plain(value: Any) -> str:
+        if isinstance(value, str) and value.startswith("enc:v1:") and decrypt is not None:
+            return str(decrypt(value))
+        if isinstance(value, (datetime, date)):
+            return value.isoformat()
+        return str(value)
+
+    personal = {
+        "users": (
+            "id",
+            [
+                "username",
+                "nickname",
+                "phone",
+                "email",
+                "real_name",
+                "id_number",
+                "birth_date",
+                "gender",
+                "job_title",
+                "company",
+                "education",
+                "region",
+            ],
+        ),
+        "orders": (
+            "user_id",
+            [
+                "order_no",
+                "buyer_name",
+                "buyer_phone",
+                "buyer_id_number",
+                "bank_card",
+                "delivery_address",
+                "invoice_title",
+                "remarks",
+            ],
+        ),
+        "devices": ("user_id", ["model", "imei", "mac", "ip"]),
+        "login_events": ("user_id", ["ip", "city"]),
+        "support_tickets": ("user_id", ["subject", "contact_phone", "contact_email"]),
+    }
+    checked = 0
+    for table, (owner, columns) in personal.items():
+        async with services.engine.connect() as conn:
+            found = (
+                await conn.execute(
+                    text(f"SELECT {', '.join(columns)} FROM {table} WHERE {owner} = :me"),
+                    {"me": me},
+                )
+            ).all()
+        for row in found:
+            for value in row:
+                if value is not None:
+                    assert plain(value) in exported, f"{table}: a value is missing from the export"
+                    checked += 1
+    assert checked > 20
+    # nothing of bob's
+    bob_phone = (await gateway.gql("{ me { phone } }", as_="bob"))["data"]["me"]["phone"]
+    assert bob_phone not in json.dumps(export, ensure_ascii=False)
+
+
+async def test_close_my_account(gateway: Gateway) -> None:
+    name = "leaving_user"
+    token = (
+        await gateway.gql(
+            "mutation($i: RegisterInput!) { register(input: $i) }",
+            {
+                "i": {
+                    "username": name,
+                    "password": "a long password",
+                    "phone": "13955550000",
+                    "email": "leaving@163.com",
+                }
+            },
+        )
+    )["data"]["register"]
+    placed = await gateway.gql(
+        'mutation { placeOrder(input: {courseIds: ["1"], deliveryAddress: "北京市海淀区中关村大街99号"}) '
+        "{ id amountCents } }",
+        token=token,
+    )
+    order = placed["data"]["placeOrder"]
+    await gateway.gql(
+        'mutation { openTicket(input: {subject: "退款", body: "请退款 13955550000", '
+        'contactEmail: "leaving@163.com"}) { id } }',
+        token=token,
+    )
+    finance = await gateway.token("finance1")
+    totals = (
+        "query @purpose(name: ORDER_FULFILLMENT) { orders(first: 100, after: null) { totalCount } }"
+    )
+    total_before = (await gateway.gql(totals, token=finance))["data"]["orders"]["totalCount"]
+    amount_query = (
+        "query($id: ID!) @purpose(name: ORDER_FULFILLMENT) { order(id: $id) { amountCents } }"
+    )
+
+    closed = await gateway.gql("mutation { closeMyAccount }", token=token)
+    assert closed["data"] == {"closeMyAccount": True}
+
+    # the old token is refused
+    refused = await gateway.post("{ me { id } }", token=token)
+    assert refused.status_code == 401
+    # no table holds the phone, name, e-mail or address in any form
+    async with gateway.services.engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+        for table in tables:
+            for row in (await conn.execute(text(f"SELECT * FROM {table}"))).all():
+                flat = " ".join(str(v) for v in row)
+                for secret in ("13955550000", "leaving@163.com", "中关村大街99号", name):
+                    assert secret not in flat, f"{table} still holds personal data"
+    # the order is kept, de-identified, and still counts
+    kept = await gateway.gql(amount_query, {"id": order["id"]}, token=finance)
+    assert kept["data"]["order"]["amountCents"] == order["amountCents"]
+    assert (await gateway.gql(totals, token=finance))["data"]["orders"][
+        "totalCount"
+    ] == total_before
+    # logging in again is impossible
+    login = await gateway.gql(
+        f'mutation {{ login(username: "{name}", password: "a long password") }}'
+    )
+    assert login["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_do_not_track_records_no_tracking_data(gateway: Gateway) -> None:
+    from fieldgate.models import LoginEvent
+
+    events = LoginEvent.__table__  # type: ignore[attr-defined]
+    alice = int((await gateway.gql("{ me { id } }", as_="alice"))["data"]["me"]["id"])
+    count = select(func.count()).select_from(events).where(events.c.user_id == alice)
+    login = 'mutation { login(username: "alice", password: "fieldgate-demo") }'
+    before = (await rows(gateway, count))[0][0]
+    for header in ({"dnt": "1"}, {"sec-gpc": "1"}):
+        response = (await gateway.post(login, headers=header)).json()
+        assert response["data"]["login"]
+    assert (await rows(gateway, count))[0][0] == before
+    assert (await gateway.post(login)).json()["data"]["login"]
+    assert (await rows(gateway, count))[0][0] == before + 1
+
+
+async def test_a_database_error_mid_way_changes_nothing(gateway: Gateway) -> None:
+    from fieldgate.models import Device
+
+    devices = Device.__table__  # type: ignore[attr-defined]
+    bob = await gateway.token("bob")
+    me = int((await gateway.gql("{ me { id } }", token=bob))["data"]["me"]["id"])
+    owned = select(func.count()).select_from(devices).where(devices.c.user_id == me)
+    before = (await rows(gateway, owned))[0][0]
+    assert before > 0
+
+    def fail_on_users_update(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE USERS"):
+            raise RuntimeError("injected failure")
+
+    from sqlalchemy import event
+
+    engine = gateway.services.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", fail_on_users_update)
+    try:
+        payload = await gateway.gql("mutation { closeMyAccount }", token=bob)
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_on_users_update)
+    assert payload["data"] is None
+    assert payload["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "injected" not in json.dumps(payload)  # no exception text reaches the client
+    # the devices deleted before the failure are back: one transaction, rolled back
+    assert (await rows(gateway, owned))[0][0] == before
+    assert (await gateway.gql("{ me { username } }", token=bob))["data"]["me"]["username"] == "bob"
