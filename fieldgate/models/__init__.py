@@ -7,6 +7,12 @@ from sqlmodel import SQLModel
 from fieldgate.models.audit import AuditEvent, AuditSubject
 from fieldgate.models.catalog import Course, Enrollment
 from fieldgate.models.identity import IssuedToken, Partner, Staff
+from fieldgate.models.integration import (
+    PartnerDocument,
+    PersistedDocument,
+    PolicyRevision,
+    PolicyRule,
+)
 from fieldgate.models.orders import Order, OrderItem
 from fieldgate.models.support import SupportTicket, TicketMessage
 from fieldgate.models.users import Consent, Device, LoginEvent, ThirdPartyLogin, User
@@ -33,6 +39,10 @@ __all__ = [
     "Order",
     "OrderItem",
     "Partner",
+    "PartnerDocument",
+    "PersistedDocument",
+    "PolicyRevision",
+    "PolicyRule",
     "Staff",
     "SupportTicket",
     "ThirdPartyLogin",
