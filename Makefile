@@ -42,8 +42,12 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# In-process (disclosure engine alone), then over HTTP (uvicorn, autocannon, the Yoga peer);
+# both write into bench/results/latest.json. BENCH_HTTP_ARGS=... passes options (--duration).
 bench: venv
-	$(BIN)/python -m bench
+	mkdir -p bench/results
+	$(BIN)/python -m bench --iterations 60 --json bench/results/latest.json
+	$(BIN)/python -m bench.overhttp --json bench/results/latest.json $(BENCH_HTTP_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -45,6 +45,12 @@ def build_gateways(database_url: str, key_dir: Path) -> Gateways:
         signing_key_file=None,
         data_key_file=None,
         policy_dir=PACKAGED_POLICY_DIR,
+        # one token sends every request of a workload: per-token limits would measure refusals
+        rate_limit_requests=0,
+        rate_limit_cost=0,
+        # the partner workload asks for fields the partner can never receive, to measure
+        # denials: a per-principal schema would refuse the whole operation instead
+        schema_per_principal=False,
     )
     engine = create_engine(database_url)
     on = build_services(settings, engine=engine)

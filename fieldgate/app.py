@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +12,6 @@ import orjson
 import structlog
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
@@ -34,8 +33,9 @@ from fieldgate.authz.authn import (
     TokenAuthBackend,
     authentication_error_response,
 )
-from fieldgate.authz.classification import Level
+from fieldgate.authz.classification import Catalog, Level
 from fieldgate.authz.disclosure import MaskResolver
+from fieldgate.authz.documents import TrustedDocuments
 from fieldgate.authz.encrypted import ENCRYPTED_COORDINATES
 from fieldgate.authz.keyring import Keyring, load_keyring
 from fieldgate.authz.keys import SigningKey, load_signing_key
@@ -43,19 +43,30 @@ from fieldgate.authz.lint import lint_policy
 from fieldgate.authz.masking import MaskFunction, MaskStrategy, mask_function
 from fieldgate.authz.plans import PlanCache
 from fieldgate.authz.policy import Policy, load_policy
+from fieldgate.authz.policy_changes import PolicyAdministration
+from fieldgate.authz.policy_store import DatabasePolicyStore
+from fieldgate.authz.policy_watch import PolicySource, PolicyWatcher, check_policy
 from fieldgate.authz.principal import ANONYMOUS, Principal
 from fieldgate.authz.purposes import load_purposes
+from fieldgate.authz.shadow import ShadowPolicy
 from fieldgate.authz.tokens import TokenService
-from fieldgate.db import create_engine
+from fieldgate.db import create_engine, engine_options
 from fieldgate.errors import PolicyError, SchemaMisdeclared
 from fieldgate.http.cors import cors_middleware
 from fieldgate.http.guard import RequestGuard
+from fieldgate.http.persisted import DocumentGate
+from fieldgate.http.rate_limit import RateLimiter
+from fieldgate.http.rate_limit_guard import RateLimitGuard
 from fieldgate.http.secure_headers import SecureHeaders
 from fieldgate.http.view import GraphQLOverHTTP
+from fieldgate.observability.logging import configure_logging
+from fieldgate.observability.requests import RequestObserver, current_request_id, remember_context
+from fieldgate.observability.routes import operations_routes
 from fieldgate.resolvers.context import RequestContext, Services
 from fieldgate.schema import build_schema
 from fieldgate.schema.catalog import build_catalog
 from fieldgate.schema.limits import QueryLimits
+from fieldgate.schema.views import SchemaViews
 from fieldgate.settings import Settings
 
 STRICT_HEADER = "fieldgate-strict"
@@ -90,6 +101,11 @@ class AppServices(Services):
     schema: Any = None
     revocations: RevocationChecker | None = None
     keyring: Keyring | None = None
+    policy_watcher: PolicyWatcher | None = None
+    policy_admin: PolicyAdministration | None = None
+    shadow: ShadowPolicy | None = None  # a candidate policy compared with the live one
+    schema_views: SchemaViews | None = None  # each principal's view of the schema
+    rate_limiter: RateLimiter | None = None
 
 
 class FieldgateGraphQL(GraphQLOverHTTP[RequestContext]):
@@ -108,9 +124,10 @@ class FieldgateGraphQL(GraphQLOverHTTP[RequestContext]):
         headers = request.headers
         strict = principal.strict or headers.get(STRICT_HEADER) == "1"
         do_not_track = headers.get("dnt") == "1" or headers.get("sec-gpc") == "1"
-        request_id = request_id_from(headers.get(REQUEST_ID_HEADER))
+        # one id per request: the request line's, when the observer gave one
+        request_id = current_request_id(request) or request_id_from(headers.get(REQUEST_ID_HEADER))
         response.headers[REQUEST_ID_HEADER] = request_id
-        return RequestContext(
+        context = RequestContext(
             self.services,
             principal,
             request,
@@ -118,6 +135,8 @@ class FieldgateGraphQL(GraphQLOverHTTP[RequestContext]):
             do_not_track=do_not_track,
             request_id=request_id,
         )
+        remember_context(request, context)  # for the request line and the metrics
+        return context
 
 
 def build_services(
@@ -138,7 +157,7 @@ def build_services(
     problems = lint_policy(catalog, policy)
     if problems:
         raise PolicyError("the policy is refused: " + "; ".join(problems))
-    engine = engine or create_engine(settings.database_url)
+    engine = engine or create_engine(settings.database_url, **engine_options(settings))
     signing_key = load_signing_key(settings)
     tokens = TokenService(signing_key, settings.token_issuer, settings.token_audience)
     keyring = keyring or load_keyring(settings)
@@ -173,6 +192,24 @@ def build_services(
         revocations=revocations or DatabaseRevocations(engine),
         keyring=keyring,
         audit=AuditWriter(audit_sink, capacity=settings.audit_queue_size),
+        disclosure_enabled=settings.disclosure_enabled,
+        schema_views=schema_views(settings, schema.as_str(), catalog),
+        rate_limiter=RateLimiter.from_url(
+            settings.rate_limit_requests, settings.rate_limit_cost, settings.redis_url
+        ),
+    )
+
+
+def schema_views(settings: Settings, full_sdl: str, catalog: Catalog) -> SchemaViews | None:
+    """Each principal's view of the schema (``FIELDGATE_SCHEMA_PER_PRINCIPAL``); staff see
+    the whole schema in development."""
+    if not settings.schema_per_principal:
+        return None
+    return SchemaViews(
+        full_sdl,
+        catalog,
+        staff_see_all=not settings.is_production,
+        maxsize=settings.schema_view_cache_size,
     )
 
 
@@ -199,10 +236,42 @@ async def record_policy_version(services: Services) -> None:
         log.error("audit_policy_version_not_recorded", error_class=type(exc).__name__)
 
 
+def document_gate(services: Services) -> DocumentGate:
+    """Persisted queries always; partners held to trusted documents when the settings say."""
+    engine = services.engine
+    trusted = TrustedDocuments(engine) if services.settings.trusted_documents_enabled else None
+    return DocumentGate(engine, trusted=trusted)
+
+
+def attach_policy_control(services: AppServices) -> None:
+    """The policy's watcher and administration, and the shadow policy of
+    ``FIELDGATE_SHADOW_POLICY_DIR`` (checked like the live one)."""
+    settings = services.settings
+    store = DatabasePolicyStore(services.engine)
+    in_database = settings.policy_source == "database"
+    vocabulary = services.policy.vocabulary
+    source = PolicySource(settings.policy_dir, vocabulary, store if in_database else None)
+    watcher = PolicyWatcher(
+        services,
+        source,
+        store,
+        poll_seconds=settings.policy_poll_seconds,
+        redis_url=settings.redis_url,
+    )
+    services.policy_watcher = watcher
+    services.policy_admin = PolicyAdministration(services, source, store, watcher)
+    if settings.shadow_policy_dir is not None:
+        candidate = load_policy(settings.shadow_policy_dir, services.policy.vocabulary)
+        check_policy(services.catalog, candidate)
+        services.shadow = ShadowPolicy(candidate)
+
+
 def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
     """The ASGI application (``uvicorn --factory fieldgate.app:create_app``)."""
     settings = settings or Settings()
+    configure_logging(settings.log_level)
     services = build_services(settings, **overrides)
+    attach_policy_control(services)
     redact_access_log_queries()  # GET URLs carry operations, and arguments may be secrets
     assert services.revocations is not None
     graphql = FieldgateGraphQL(
@@ -210,43 +279,55 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         allow_queries_via_get=True,
         max_batch=settings.max_batch,
+        documents=document_gate(services),
     )
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def readyz(_: Request) -> Response:
-        checks = {"policy": services.policy.version, "database": "ok"}
-        try:
-            async with services.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception:
-            checks["database"] = "unreachable"
-            return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
-        return JSONResponse({"status": "ready", "checks": checks})
-
-    async def schema_sdl(_: Request) -> Response:
-        return PlainTextResponse(services.schema.as_str())
+    async def schema_sdl(request: Request) -> Response:
+        principal = request.user if isinstance(request.user, Principal) else ANONYMOUS
+        views = services.schema_views
+        if views is None:
+            return PlainTextResponse(services.schema.as_str())
+        if settings.is_production and not principal.is_authenticated:
+            return JSONResponse(
+                {"errors": [{"message": "not found", "extensions": {"code": "NOT_FOUND"}}]},
+                status_code=404,
+            )
+        view = views.for_principal(principal, services.policy)
+        return PlainTextResponse(services.schema.as_str() if view is None else view.sdl)
 
     routes = [
         Route("/healthz", healthz),
-        Route("/readyz", readyz),
+        *operations_routes(services),  # /readyz, /metrics
         Route("/graphql", graphql),  # methods: RequestGuard answers the others
     ]
-    if not settings.is_production:
+    if not settings.is_production or services.schema_views is not None:
         routes.insert(2, Route("/graphql/schema.graphql", schema_sdl))
+    limiter = services.rate_limiter
+    assert limiter is not None
+    limiter.set_hooks(
+        on_fallback=_counter(services.metrics, "rate_limit_fallbacks"),
+        on_refused=_counter(services.metrics, "rate_limited"),
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # Everything built so far lives as long as the process: keep the collector off it.
         gc.collect()
         gc.freeze()
+        if services.policy_watcher is not None:
+            await services.policy_watcher.start()  # the database policy, before any request
         if services.audit is not None:
             await services.audit.start()
             await record_policy_version(services)
         yield
+        if services.policy_watcher is not None:
+            await services.policy_watcher.stop()
         if services.audit is not None:
             await services.audit.close()  # a clean shutdown stores every accepted event
+        await limiter.close()
         await services.engine.dispose()
 
     app = Starlette(
@@ -255,6 +336,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
             # Outermost first: every answer is hardened, CORS covers refusals too, and
             # the guard refuses before any token is checked.
             Middleware(SecureHeaders, production=settings.is_production, no_store_path="/graphql"),
+            Middleware(RequestObserver, metrics=services.metrics),  # request id, line, metrics
             *cors_middleware(settings.cors_allowed_origins),
             Middleware(RequestGuard, path="/graphql", max_body_bytes=settings.max_body_bytes),
             Middleware(
@@ -262,8 +344,17 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
                 backend=TokenAuthBackend(services.tokens, services.revocations),
                 on_error=authentication_error_response,
             ),
+            # after authentication: it counts per token, per partner, per client IP
+            Middleware(RateLimitGuard, path="/graphql", limiter=limiter),
         ],
         lifespan=lifespan,
     )
     app.state.services = services
     return app
+
+
+def _counter(metrics: object, name: str) -> Callable[[], None] | None:
+    """``metrics.<name>.inc`` when the metrics have that counter."""
+    counter = getattr(metrics, name, None)
+    increment = getattr(counter, "inc", None)
+    return None if increment is None else lambda: increment()

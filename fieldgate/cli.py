@@ -29,6 +29,7 @@ token_app = typer.Typer(no_args_is_help=True, help="issue, list and revoke token
 policy_app = typer.Typer(no_args_is_help=True, help="check and explain the policy")
 schema_app = typer.Typer(no_args_is_help=True, help="the GraphQL schema")
 audit_app = typer.Typer(no_args_is_help=True, help="the tamper-evident audit trail")
+documents_app = typer.Typer(no_args_is_help=True, help="trusted documents of partners")
 keys_app = typer.Typer(
     no_args_is_help=True, help="data keys of the encrypted columns: status, rotate, retire"
 )
@@ -38,6 +39,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(schema_app, name="schema")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(documents_app, name="documents")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -66,8 +68,10 @@ def serve(
 
     from fieldgate.app import build_services
     from fieldgate.errors import ConfigurationError, PolicyError, SchemaMisdeclared
+    from fieldgate.observability.logging import configure_logging
 
     settings = Settings()
+    configure_logging(settings.log_level)  # uvicorn's own lines are JSON too
     try:  # fail here, with the reason, rather than in every worker with a trace
         services = build_services(settings)
     except (PolicyError, ConfigurationError) as exc:
@@ -82,7 +86,10 @@ def serve(
         port=port or settings.port,
         workers=workers,
         server_header=False,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        log_config=None,  # keep the JSON logging configured above
+        access_log=False,  # the gateway's own request line replaces it (no query strings)
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,  # drain in-flight requests
     )
 
 
@@ -217,6 +224,86 @@ def token_revoke(jti: str) -> None:
     if not asyncio.run(run()):
         fail(f"no token with jti {jti}")
     typer.echo(f"revoked {jti}", err=True)
+
+
+@documents_app.command("register")
+def documents_register(
+    file: Annotated[Path, typer.Argument(help="a file holding one GraphQL document")],
+    partner: Annotated[
+        list[str] | None, typer.Option(help="a partner name that may run it (repeatable)")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="a name to list it by")] = None,
+) -> None:
+    """Register a document for partners; prints its SHA-256 (what clients may send)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fieldgate.authz.documents import register_document
+    from fieldgate.db import create_engine
+    from fieldgate.errors import FieldgateError
+
+    try:
+        document = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        fail(f"cannot read {file.name} as UTF-8 text")
+    settings = Settings()
+
+    async def run() -> str:
+        engine = create_engine(settings.database_url)
+        try:
+            return await register_document(
+                engine, document, name=name, partners=partner or (), created_by="cli"
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        digest = asyncio.run(run())
+    except FieldgateError as exc:
+        fail(exc.message)
+    except (SQLAlchemyError, OSError):
+        fail("cannot store the document: is the database reachable and upgraded?")
+    typer.echo(digest)
+
+
+@documents_app.command("list")
+def documents_list() -> None:
+    """List the stored documents, newest first: hash, name, partners, stored by and when."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fieldgate.authz.documents import RegisteredDocument, list_documents
+    from fieldgate.db import create_engine
+
+    settings = Settings()
+
+    async def run() -> list[RegisteredDocument]:
+        engine = create_engine(settings.database_url)
+        try:
+            return await list_documents(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        documents = asyncio.run(run())
+    except (SQLAlchemyError, OSError):
+        fail("cannot read the documents: is the database reachable and upgraded?")
+    if not documents:
+        typer.echo("no documents", err=True)
+        return
+    typer.echo(
+        table(
+            ("sha256", "name", "partners", "stored by", "stored"),
+            (
+                (
+                    d.sha256,
+                    d.name or "-",
+                    ",".join(d.partners) or "-",
+                    d.created_by,
+                    _when(d.created_at),
+                )
+                for d in documents
+            ),
+        )
+    )
 
 
 _SUBJECT = re.compile(r"(?:user|staff|partner):[0-9]+")
@@ -356,6 +443,62 @@ def policy_lint(policy_dir: PolicyDir = None) -> None:
     )
 
 
+@policy_app.command("export")
+def policy_export(
+    file: Annotated[Path, typer.Argument(help="where to write the rules; - for stdout")],
+) -> None:
+    """Write the rules in force (the database's with FIELDGATE_POLICY_SOURCE=database)."""
+    from fieldgate.authz.policy_offline import export_rules
+
+    text = "".join(f"{line}\n" for line in asyncio.run(export_rules(Settings())))
+    if str(file) == "-":
+        typer.echo(text, nl=False)
+        return
+    try:
+        file.write_text(text, encoding="utf-8")
+    except OSError:
+        fail(f"cannot write {file}")
+    typer.echo(f"{text.count(chr(10))} rules written to {file}")
+
+
+@policy_app.command("import")
+def policy_import(
+    file: Annotated[Path, typer.Argument(help="a policy.csv file", dir_okay=False)],
+) -> None:
+    """Check FILE and make it the database policy; running instances follow within 1 s."""
+    from fieldgate.authz.policy_offline import import_rules, rules_of_text
+    from fieldgate.errors import PolicyError
+
+    try:
+        lines = rules_of_text(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        fail(f"cannot read {file} as UTF-8")
+    try:
+        written = asyncio.run(import_rules(Settings(), lines))
+    except PolicyError as exc:
+        for problem in exc.extensions.get("problems", [exc.message]):
+            typer.echo(problem, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"policy {written.version} in force: revision {written.revision}, {written.rules} rules"
+    )
+
+
+@policy_app.command("reload")
+def policy_reload() -> None:
+    """Check the policy's source (folder or database) and have every instance reload it."""
+    from fieldgate.authz.policy_offline import reload_everywhere
+    from fieldgate.errors import PolicyError
+
+    try:
+        written = asyncio.run(reload_everywhere(Settings()))
+    except PolicyError as exc:
+        for problem in exc.extensions.get("problems", [exc.message]):
+            typer.echo(problem, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"policy {written.version} announced: revision {written.revision}")
+
+
 @policy_app.command("explain")
 def policy_explain(
     role: Annotated[list[str], typer.Option(help="a role of the policy; repeat for several")],
@@ -463,11 +606,37 @@ def _explain_table(rows: Sequence[ExplainRow]) -> str:
 
 
 @schema_app.command("print")
-def schema_print() -> None:
-    """Print the SDL with every field's classification."""
+def schema_print(
+    role: Annotated[
+        list[str] | None, typer.Option("--role", help="print the view of these roles")
+    ] = None,
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="token scope")] = None,
+    purpose: Annotated[list[str] | None, typer.Option("--purpose", help="token purpose")] = None,
+) -> None:
+    """Print the SDL with every field's classification; with ``--role``, only what a token
+    holding those roles (narrowed by ``--scope`` and ``--purpose``) could ever receive."""
     from fieldgate.schema import build_schema
 
-    typer.echo(build_schema().as_str())
+    full = build_schema().as_str()
+    if not role:
+        if scope or purpose:
+            fail("--scope and --purpose narrow a --role")
+        typer.echo(full)
+        return
+    from fieldgate.authz.policy import load_policy
+    from fieldgate.authz.purposes import load_purposes
+    from fieldgate.errors import BadUserInput, PolicyError
+    from fieldgate.schema.catalog import build_catalog
+    from fieldgate.schema.views import printed_view
+
+    folder = Settings().policy_dir
+    try:
+        vocabulary = load_purposes(folder)
+        policy = load_policy(folder, vocabulary)
+        catalog = build_catalog(build_schema()._schema, vocabulary)
+        typer.echo(printed_view(full, catalog, policy, role, scope or (), purpose or ()))
+    except (BadUserInput, PolicyError) as exc:
+        fail(exc.message)
 
 
 def _data_keyring(settings: Settings) -> Keyring:

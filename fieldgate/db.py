@@ -11,6 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from fieldgate.settings import Settings
+
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     """Build the async engine; for SQLite, create the file's folder and enable foreign keys."""
@@ -30,6 +32,38 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def engine_options(settings: Settings) -> dict[str, Any]:
+    """Pool bounds and timeouts from the settings, as ``create_engine`` keywords.
+
+    A slow database then fails a statement after ``statement_timeout_ms`` (PostgreSQL:
+    the server's ``statement_timeout``, with asyncpg's ``command_timeout`` as a backstop
+    when the server does not answer at all; SQLite: its busy timeout), and requests wait
+    at most ``pool_timeout`` seconds for a connection instead of piling up.
+    """
+    url = make_url(settings.database_url)
+    seconds = settings.statement_timeout_ms / 1000
+    if url.get_backend_name() == "sqlite":
+        options: dict[str, Any] = {"connect_args": {"timeout": seconds}}
+        if url.database in (None, "", ":memory:"):
+            return options  # one shared connection: there is no pool to bound
+    elif url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg":
+        options = {
+            "connect_args": {
+                "timeout": settings.connect_timeout,
+                "command_timeout": seconds + 1,
+                "server_settings": {"statement_timeout": str(settings.statement_timeout_ms)},
+            }
+        }
+    else:
+        options = {}
+    options.update(
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout,
+    )
+    return options
 
 
 @asynccontextmanager

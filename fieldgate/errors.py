@@ -69,6 +69,12 @@ class ServiceUnavailable(FieldgateError):
     code = "SERVICE_UNAVAILABLE"
 
 
+class RateLimited(FieldgateError):
+    """Too many requests, or too much estimated query cost, in the current minute."""
+
+    code = "RATE_LIMITED"
+
+
 class PolicyError(FieldgateError):
     """The policy (model, rules, purposes or classification) is invalid."""
 
@@ -137,6 +143,30 @@ class QueryTooCostly(QueryRefused):
 
 class IntrospectionDisabled(QueryRefused):
     code = "INTROSPECTION_DISABLED"
+
+
+class DocumentNotAllowed(QueryRefused):
+    """A partner sent a document that is not among its trusted documents."""
+
+    code = "DOCUMENT_NOT_ALLOWED"
+
+
+class PersistedQueryNotFound(QueryRefused):
+    """A persisted-query hash arrived without its text and no document has that hash."""
+
+    code = "PERSISTED_QUERY_NOT_FOUND"
+
+
+class PersistedQueryHashMismatch(QueryRefused):
+    """A persisted-query hash does not match the SHA-256 of the text sent with it."""
+
+    code = "PERSISTED_QUERY_HASH_MISMATCH"
+
+
+class PersistedQueryInvalid(QueryRefused):
+    """``extensions.persistedQuery`` is not ``{"version": 1, "sha256Hash": HEX}``."""
+
+    code = "PERSISTED_QUERY_INVALID"
 
 
 class SchemaMisdeclared(Exception):

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGED_POLICY_DIR = Path(__file__).parent / "policy"
@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     audit_key_file: Path | None = None
     policy_dir: Path = PACKAGED_POLICY_DIR
     redis_url: str | None = None
+    # where the rules live: policy.csv in policy_dir, or the policy_rules table (seeded from it)
+    policy_source: Literal["files", "database"] = "files"
+    policy_poll_seconds: float = Field(default=0.5, gt=0)  # a change reaches every instance in 1 s
+    shadow_policy_dir: Path | None = None  # a candidate policy compared with the live one
 
     token_issuer: str = "fieldgate"
     token_audience: str = "fieldgate-api"
@@ -48,6 +52,33 @@ class Settings(BaseSettings):
     max_cost: int = Field(default=50_000, gt=0)  # 100 rows of ~500 fields
     max_batch: int = Field(default=0, ge=0)  # JSON array batching: off at 0 or 1
     cors_origins: str = ""  # comma-separated exact origins that browsers may call from
+    # Each principal validates, introspects and prints only what it could ever receive.
+    schema_per_principal: bool = True
+    schema_view_cache_size: int = Field(default=128, gt=0)
+    # Per minute, per token and per partner (anonymous: per client IP); 0 turns one off.
+    rate_limit_requests: int = Field(default=600, ge=0)
+    rate_limit_cost: int = Field(default=300_000, ge=0)  # estimated query cost (shape.measure)
+
+    # Operations (README, "Operations"): logs, metrics, and how the database may fail.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics: bool = True  # GET /metrics (Prometheus); no personal data, unauthenticated
+    statement_timeout_ms: int = Field(default=5_000, gt=0)  # a slow statement fails, clearly
+    pool_size: int = Field(default=10, gt=0)  # connections kept per process
+    max_overflow: int = Field(default=10, ge=0)  # extra connections under bursts
+    pool_timeout: float = Field(default=5.0, gt=0)  # seconds to wait for a connection, then 503
+    connect_timeout: float = Field(default=5.0, gt=0)  # seconds to open a connection
+    shutdown_grace_seconds: int = Field(default=20, ge=0)  # in-flight requests drain this long
+    # partners may run only their registered documents; None: on in production only
+    trusted_documents: bool | None = None
+    # "off" serves every field FULL: only to measure what disclosure costs (make bench),
+    # and refused outside development.
+    disclosure: Literal["on", "off"] = "on"
+
+    @model_validator(mode="after")
+    def _disclosure_off_only_in_development(self) -> Settings:
+        if self.disclosure == "off" and self.is_production:
+            raise ValueError("FIELDGATE_DISCLOSURE=off is refused in production")
+        return self
 
     @property
     def token_ttl(self) -> timedelta:
@@ -58,8 +89,18 @@ class Settings(BaseSettings):
         return self.env == "production"
 
     @property
+    def disclosure_enabled(self) -> bool:
+        """False only when ``FIELDGATE_DISCLOSURE=off`` in development (benchmarking)."""
+        return self.disclosure == "on"
+
+    @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else not self.is_production
+
+    @property
+    def trusted_documents_enabled(self) -> bool:
+        """Whether partners are held to their registered documents."""
+        return self.trusted_documents if self.trusted_documents is not None else self.is_production
 
     @property
     def is_sqlite(self) -> bool:

@@ -31,6 +31,11 @@ PURPOSES_FILE = "purposes.toml"
 
 ANONYMOUS_ROLE = "anonymous"
 PURPOSE_OBJECT = "@purpose"
+POLICY_OBJECT = "@policy"
+TOKENS_OBJECT = "@tokens"
+DOCUMENTS_OBJECT = "@documents"
+ADMIN_OBJECTS = frozenset({POLICY_OBJECT, TOKENS_OBJECT, DOCUMENTS_OBJECT})
+MANAGE_ACT = "manage"
 WILDCARD = "*"
 _NO_PURPOSE = ""  # matches only lines whose purpose is `*`: no purpose is ever named ""
 
@@ -87,7 +92,7 @@ class PolicyLine:
 
 
 _FIELD_ACTS = frozenset(g.value for g in Grant)
-_ACTS = _FIELD_ACTS | {"rows", "use"}
+_ACTS = _FIELD_ACTS | {"rows", "use", MANAGE_ACT}
 _FIELD_CONDITIONS = frozenset(c.value for c in RowCondition) | {WILDCARD}
 _SCOPES = frozenset(s.value for s in RowScope)
 
@@ -153,6 +158,8 @@ class Policy:
         self._field_memo = {}
         self._rows_memo: dict[tuple[str, str], frozenset[RowScope]] = {}
         self._use_memo: dict[tuple[str, str], bool] = {}
+        self._may_memo: dict[tuple[str, str, str], bool] = {}
+        self.model_text = ""  # set by the builders: a candidate policy reuses the live model
 
     def field_grants(
         self, roles: Iterable[str], coordinate: str, purpose: str | None
@@ -203,6 +210,21 @@ class Policy:
                 return True
         return False
 
+    def may(self, roles: Iterable[str], obj: str, act: str) -> bool:
+        """True when one of ``roles`` may ``act`` on an administrative ``obj`` (``@policy``)."""
+        for role in self._known(roles):
+            key = (role, obj, act)
+            if key not in self._may_memo:
+                found = self._allows(role, obj, _NO_PURPOSE, act, WILDCARD)
+                self._may_memo[key] = found is not None
+            if self._may_memo[key]:
+                return True
+        return False
+
+    def rule_lines(self) -> list[str]:
+        """The rules as ``policy.csv`` lines, without comments (what the database keeps)."""
+        return [", ".join(line.values) for line in self._lines]
+
     def declarable_purposes(self, roles: Iterable[str]) -> frozenset[str]:
         """Every purpose of the vocabulary that one of ``roles`` may declare."""
         known = tuple(self._known(roles))
@@ -250,10 +272,34 @@ def load_policy(policy_dir: Path, vocabulary: PurposeVocabulary) -> Policy:
     """
     contents = {name: _read(policy_dir / name) for name in (MODEL_FILE, RULES_FILE, PURPOSES_FILE)}
     lines = parse_lines(_text(RULES_FILE, contents[RULES_FILE]))
+    model_text = _text(MODEL_FILE, contents[MODEL_FILE])  # the text hashed is the text run
+    return _build(model_text, lines, vocabulary, _version(contents))
+
+
+def policy_from_lines(
+    model_text: str, lines: Sequence[str], vocabulary: PurposeVocabulary, purposes_text: str = ""
+) -> Policy:
+    """Build a policy from rule lines (the database's, or a candidate's) and a model text.
+
+    Lines are numbered from 1 in the order given; blank and ``#`` lines are skipped. The
+    version hashes the model, the lines and ``purposes_text`` (the ``purposes.toml`` text).
+    Raises :class:`~fieldgate.errors.PolicyError` as :func:`load_policy` does.
+    """
+    rules_text = "\n".join(line.strip() for line in lines)
+    contents = {
+        MODEL_FILE: model_text.encode(),
+        RULES_FILE: rules_text.encode(),
+        PURPOSES_FILE: purposes_text.encode(),
+    }
+    return _build(model_text, parse_lines(rules_text), vocabulary, _version(contents))
+
+
+def _build(
+    model_text: str, lines: list[PolicyLine], vocabulary: PurposeVocabulary, version: str
+) -> Policy:
     problems = lint_lines(lines, vocabulary)
     if problems:
-        raise PolicyError("invalid policy: " + "; ".join(problems))
-    model_text = _text(MODEL_FILE, contents[MODEL_FILE])  # the text hashed is the text run
+        raise PolicyError("invalid policy: " + "; ".join(problems), problems=problems)
     _silence_casbin()
     _check_model(model_text)
     hierarchy = [("g2", child, parent) for child, parent in vocabulary.parents.items() if parent]
@@ -266,7 +312,9 @@ def load_policy(policy_dir: Path, vocabulary: PurposeVocabulary) -> Policy:
             enforcers[role] = _RoleEnforcer(model_text, rules)
         except Exception as exc:  # casbin raises bare RuntimeError, KeyError, ...
             raise PolicyError(f"{MODEL_FILE} is invalid: {type(exc).__name__}") from None
-    return Policy(enforcers, lines, vocabulary, _version(contents))
+    policy = Policy(enforcers, lines, vocabulary, version)
+    policy.model_text = model_text
+    return policy
 
 
 def parse_lines(text: str) -> list[PolicyLine]:
@@ -328,6 +376,11 @@ def _line_problems(line: PolicyLine, vocabulary: PurposeVocabulary) -> list[str]
             problems.append(f"unknown row scope {cond!r} (expected one of {sorted(_SCOPES)})")
         if purpose != WILDCARD:
             problems.append("a rows line has purpose *")
+    elif act == MANAGE_ACT:
+        if obj not in ADMIN_OBJECTS:
+            problems.append(f"a manage line has object {sorted(ADMIN_OBJECTS)}, found {obj!r}")
+        if purpose != WILDCARD or cond != WILDCARD:
+            problems.append("a manage line has purpose * and condition *")
     elif act == "use":
         if obj != PURPOSE_OBJECT:
             problems.append(f"a use line has object {PURPOSE_OBJECT}, found {obj!r}")

@@ -15,29 +15,39 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from fieldgate.authz.principal import ANONYMOUS, Principal
 from fieldgate.errors import (
     BatchingDisabled,
     BatchTooLarge,
+    DocumentNotAllowed,
     IntrospectionDisabled,
     MethodNotAllowed,
     NotFound,
+    PersistedQueryHashMismatch,
+    PersistedQueryInvalid,
+    PersistedQueryNotFound,
+    QueryRefused,
     QueryTooCostly,
     QueryTooDeep,
     QueryTooManyAliases,
     QueryTooManyDirectives,
     QueryTooManyRootFields,
     QueryTooManyTokens,
+    RateLimited,
     RequestRefused,
 )
 from fieldgate.http.media import GRAPHQL_RESPONSE, JSON, response_media_type
+from fieldgate.http.persisted import DocumentGate
 from fieldgate.http.refusals import HTTPRefusal, refusal_response
 
 ContextT = TypeVar("ContextT")
@@ -54,6 +64,10 @@ REQUEST_ERROR_CODES = frozenset(
         QueryTooManyDirectives.code,
         QueryTooManyRootFields.code,
         QueryTooCostly.code,
+        DocumentNotAllowed.code,
+        PersistedQueryNotFound.code,
+        PersistedQueryHashMismatch.code,
+        PersistedQueryInvalid.code,
     }
 )
 
@@ -61,9 +75,17 @@ REQUEST_ERROR_CODES = frozenset(
 class GraphQLOverHTTP(GraphQL[ContextT, None], Generic[ContextT]):
     """The view; ``max_batch`` above 1 allows JSON arrays of at most that many operations."""
 
-    def __init__(self, schema: Any, *, max_batch: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        *,
+        max_batch: int = 0,
+        documents: DocumentGate | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(schema, **kwargs)
         self.max_batch = max_batch
+        self.documents = documents
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,6 +100,12 @@ class GraphQLOverHTTP(GraphQL[ContextT, None], Generic[ContextT]):
         except HTTPException as exc:
             response = refusal_response(_from_strawberry(exc), media_type)
         await response(scope, receive, send)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """Not for a GET that carries a persisted query in ``extensions`` and no ``query``."""
+        if "extensions" in request.query_params:
+            return False
+        return super().should_render_graphql_ide(request)
 
     def decode_json(self, data: str | bytes) -> object:
         """orjson: faster, and bytes that are not UTF-8 are a JSON error like any other."""
@@ -144,8 +172,16 @@ class GraphQLOverHTTP(GraphQL[ContextT, None], Generic[ContextT]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        resolved = None
+        if self.documents is not None:
+            # persisted queries and trusted documents: before Strawberry parses anything
+            try:
+                resolved = await self.documents.resolve(_principal(request), request_data)
+            except QueryRefused as refusal:
+                return _refused(refusal)
+            request_data = resolved.request_data
         try:
-            return await super().execute_single(
+            result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
             )
         except HTTPException as exc:
@@ -155,6 +191,10 @@ class GraphQLOverHTTP(GraphQL[ContextT, None], Generic[ContextT]):
                 refused = MethodNotAllowed("GET runs queries only; send mutations with POST")
                 raise HTTPRefusal(405, refused, headers={"Allow": "POST"}) from None
             raise
+        _refuse_if_rate_limited(result)
+        if self.documents is not None and resolved is not None and not _is_request_error(result):
+            await self.documents.remember(_principal(request), resolved)
+        return result
 
     async def get_sub_response(self, request: Request) -> Response:  # type: ignore[override]
         sub_response = await super().get_sub_response(request)
@@ -196,11 +236,35 @@ class GraphQLOverHTTP(GraphQL[ContextT, None], Generic[ContextT]):
         return response
 
 
+def _refuse_if_rate_limited(result: ExecutionResult) -> None:
+    """The cost limit refuses inside the schema (it needs the parsed operation); at the
+    edge it is a 429 with ``Retry-After``, like the request limit."""
+    for error in result.errors or ():
+        extensions = error.extensions or {}
+        if extensions.get("code") == RateLimited.code:
+            retry_after = int(extensions.get("retryAfter", 60))
+            refused = RateLimited(
+                error.message, limit=extensions.get("limit"), retryAfter=retry_after
+            )
+            raise HTTPRefusal(429, refused, headers={"Retry-After": str(retry_after)})
+
+
 def _is_request_error(result: ExecutionResult) -> bool:
     """Refused before execution: no data, and every error is about the request."""
     if result.data is not None or not result.errors:
         return False
     return all((e.extensions or {}).get("code") in REQUEST_ERROR_CODES for e in result.errors)
+
+
+def _principal(request: Request) -> Principal:
+    user = request.scope.get("user")
+    return user if isinstance(user, Principal) else ANONYMOUS
+
+
+def _refused(refused: QueryRefused) -> ExecutionResult:
+    """A refusal before parsing, shaped like any request error (the view picks the status)."""
+    extensions = {"code": refused.code, **refused.extensions}
+    return ExecutionResult(data=None, errors=[GraphQLError(refused.message, extensions=extensions)])
 
 
 def _coded(error: object) -> object:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
+from fieldgate.authz.audit import AuditEvent
 from fieldgate.authz.audit_writer import AuditWriter
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.consent import SubjectFacts, load_subject_facts
@@ -20,6 +21,8 @@ from fieldgate.authz.plans import PlanCache
 from fieldgate.authz.policy import Policy
 from fieldgate.authz.principal import Principal
 from fieldgate.authz.tokens import TokenService
+from fieldgate.errors import ServiceUnavailable
+from fieldgate.observability.metrics import Metrics
 from fieldgate.settings import Settings
 
 
@@ -43,6 +46,8 @@ class Services:
     # the audit trail's queue; with auditing on and no writer, SENSITIVE FULL is refused
     audit: AuditWriter | None = None
     audit_enabled: bool = True  # off only to measure what auditing costs
+    # counters others increment (rate limits, policy reloads) and the request metrics
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 @dataclass
@@ -56,6 +61,9 @@ class RequestContext:
     do_not_track: bool = False
     request_id: str | None = None
     disclosure: DisclosureContext | None = None
+    operation_name: str | None = None  # for the request line, set before execution
+    operation_type: str | None = None  # "query" or "mutation"
+    database_fault: bool = False  # the result was replaced: the database could not answer
     loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
 
     @property
@@ -73,6 +81,17 @@ class RequestContext:
             existing = DataLoader(load_fn=load)
             self.loaders[key] = existing
         return existing
+
+    def audit_or_refuse(self, events: Sequence[AuditEvent]) -> None:
+        """Queue a data-subject operation's audit events; call it inside the operation's
+        transaction: when the trail cannot take them the operation fails and rolls back
+        rather than go unrecorded."""
+        services = self.services
+        if not services.audit_enabled:
+            return
+        writer = services.audit
+        if writer is None or not writer.healthy or not writer.submit(events):
+            raise ServiceUnavailable("the audit trail cannot record this request; try again")
 
     async def subject_facts(self, subject_ids: list[int]) -> dict[int, SubjectFacts]:
         """Consents and ages of these data subjects, in one query."""

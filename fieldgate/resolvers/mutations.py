@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
+from fieldgate.authz.audit import Actor, RightsRequest, rights_request_event
 from fieldgate.authz.issuance import issue_for_subject
 from fieldgate.authz.issuance import login as login_account
 from fieldgate.authz.passwords import hash_password
@@ -72,6 +73,11 @@ def _email(value: str | None, name: str = "email") -> str | None:
     return value.strip() if value is not None else None
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def require_user(info: Ctx) -> int:
     principal = info.context.principal
     if principal.kind is PrincipalKind.ANONYMOUS:
@@ -92,6 +98,7 @@ async def login(info: Ctx, username: str, password: str) -> str:
         username,
         password,
         ttl=services.settings.token_ttl,
+        audit=services.audit,
     )
     user_id = services.tokens.verify(token).user_id
     if user_id is not None and not ctx.do_not_track:
@@ -144,7 +151,11 @@ async def register(
             raise Conflict("that username is taken", argument="username")
         await conn.execute(insert(users).values(**values))
     return await issue_for_subject(
-        services.engine, services.tokens, username, ttl=services.settings.token_ttl
+        services.engine,
+        services.tokens,
+        username,
+        ttl=services.settings.token_ttl,
+        audit=services.audit,
     )
 
 
@@ -191,6 +202,18 @@ async def update_my_profile(info: Ctx, changes: dict[str, Any]) -> Row | None:
                 reason="REAL_NAME_VERIFIED",
             )
         await conn.execute(update(users).where(users.c.id == user_id).values(**values))
+        ctx = info.context
+        ctx.audit_or_refuse(
+            [
+                rights_request_event(
+                    Actor.of(ctx.principal),
+                    user_id,
+                    RightsRequest.CORRECTION,
+                    request_id=ctx.request_id,
+                    fields=sorted(f"User.{_camel(name)}" for name in values),
+                )
+            ]
+        )
     return await lookup(info, "User", user_id)
 
 

@@ -15,6 +15,14 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
+from fieldgate.authz.audit import (
+    Actor,
+    AuditEvent,
+    ConsentChange,
+    RightsRequest,
+    consent_change_event,
+    rights_request_event,
+)
 from fieldgate.authz.consent import CROSS_BORDER, age_on
 from fieldgate.authz.keyring import Keyring
 from fieldgate.authz.purposes import Purpose
@@ -63,6 +71,24 @@ CONSENTABLE = frozenset(
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _audit(info: Ctx, events: list[AuditEvent]) -> None:
+    info.context.audit_or_refuse(events)
+
+
+def _consent_event(info: Ctx, user_id: int, purpose: str, change: ConsentChange) -> AuditEvent:
+    ctx = info.context
+    return consent_change_event(
+        Actor.of(ctx.principal), user_id, purpose, change, request_id=ctx.request_id
+    )
+
+
+def _rights_event(info: Ctx, user_id: int, request: RightsRequest) -> AuditEvent:
+    ctx = info.context
+    return rights_request_event(
+        Actor.of(ctx.principal), user_id, request, request_id=ctx.request_id
+    )
 
 
 def _consentable(purpose: str) -> str:
@@ -128,6 +154,7 @@ async def grant_consent(
                 guardian_name=guardian,
             )
         )
+        _audit(info, [_consent_event(info, user_id, purpose, ConsentChange.GRANTED)])
         return await _consent_rows(conn, user_id)
 
 
@@ -147,6 +174,7 @@ async def withdraw_consent(info: Ctx, purpose: str) -> list[dict[str, Any]]:
         )
         if result.rowcount == 0:
             raise NotFound(f"no active consent to {purpose}", argument="purpose")
+        _audit(info, [_consent_event(info, user_id, purpose, ConsentChange.WITHDRAWN)])
         return await _consent_rows(conn, user_id)
 
 
@@ -205,6 +233,7 @@ async def export_my_data(info: Ctx) -> dict[str, Any]:
             document["support_tickets"].append(
                 {**clean(ticket), "messages": [clean(m) for m in conversation]}
             )
+    _audit(info, [_rights_event(info, user_id, RightsRequest.EXPORT)])
     return document
 
 
@@ -275,4 +304,5 @@ async def close_my_account(info: Ctx) -> bool:
             .where(tokens.c.subject == f"user:{user_id}", tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+        _audit(info, [_rights_event(info, user_id, RightsRequest.ERASURE)])
     return True

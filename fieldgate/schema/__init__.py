@@ -16,8 +16,9 @@ from fieldgate.schema.directives import Classified, purpose
 from fieldgate.schema.extensions import DisclosureExtension, ErrorCodes
 from fieldgate.schema.introspection import IntrospectionGate
 from fieldgate.schema.limits import QueryLimits, query_limiter
+from fieldgate.schema.rate_cost import CostCharge
 from fieldgate.schema.root import Mutation, Query
-from fieldgate.schema.validation import cached_validation
+from fieldgate.schema.view_extensions import ViewIntrospection, visible_validation
 
 
 class FieldgateSchema(strawberry.Schema):
@@ -76,8 +77,11 @@ def build_schema(
             ErrorCodes,  # first, so that it sees every other extension's errors last
             *guards,
             lambda: ParserCache(maxsize=256),  # module-level: shared by every schema
-            cached_validation(maxsize=256, hide_suggestions=production),
+            # against the principal's view of the schema when the app serves views
+            visible_validation(maxsize=256, hide_suggestions=production),
+            CostCharge,  # before any plan is compiled: over budget, nothing runs
             DisclosureExtension,
+            ViewIntrospection,  # last: answers __schema and __type from the view
         ],
         config=StrawberryConfig(default_resolver=dict.get),  # rows are shaped dicts
     )

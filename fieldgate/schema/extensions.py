@@ -28,6 +28,7 @@ from fieldgate.authz.disclosure import DisclosureContext
 from fieldgate.authz.plans import compile_plan, document_hash
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.errors import FieldgateError, PurposeNotAllowed, ServiceUnavailable
+from fieldgate.http.faults import withhold_on_database_fault
 from fieldgate.resolvers.audit import audit_operation
 from fieldgate.resolvers.context import RequestContext, Services
 
@@ -84,6 +85,8 @@ class DisclosureExtension(SchemaExtension):
         assert document is not None
         operation = get_operation_ast(document, execution.operation_name)
         assert operation is not None
+        ctx.operation_name = operation.name.value if operation.name else None
+        ctx.operation_type = operation.operation.value
         principal = ctx.principal
         try:
             purpose = effective_purpose(
@@ -137,6 +140,9 @@ class DisclosureExtension(SchemaExtension):
                 decide=decide,
             )
             services.plans.put(key, plan)
+        shadow = getattr(services, "shadow", None)  # a candidate policy: compared, never applied
+        if shadow is not None and services.disclosure_enabled:
+            shadow.observe(key, plan, principal, purpose, services.catalog)
         ctx.disclosure = DisclosureContext(
             plan,
             conditions_for(principal),
@@ -154,6 +160,9 @@ class DisclosureExtension(SchemaExtension):
         yield
         disclosure = ctx.disclosure
         result = execution.result
+        if result is not None and withhold_on_database_fault(result):
+            ctx.database_fault = True  # nothing that loaded leaves, so nothing to audit
+            return
         denials = disclosure.errors() if disclosure.denied else []
         name = operation.name.value if operation.name else None
         if audit_operation(ctx, operation_name=name, document_hash=hashed, denials=denials):

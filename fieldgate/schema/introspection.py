@@ -1,7 +1,9 @@
-"""Introspection in production: staff may read the schema, nobody else.
+"""Introspection in production: staff may read the schema; so may every authenticated
+principal when the gateway serves each its own view of the schema.
 
-Anonymous callers, users and partners learn the schema from the documentation they are
-given; introspection would also show them fields their role can never read.
+Without views, anonymous callers, users and partners learn the schema from the
+documentation they are given: introspection would show them fields their role can never
+read. With views, each sees only what it could receive (``schema.views``).
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.errors import IntrospectionDisabled
 
 
-def may_introspect(principal: Principal | None) -> bool:
+def may_introspect(principal: Principal | None, *, views_served: bool = False) -> bool:
     """Whether ``principal`` may query ``__schema`` and ``__type`` in production."""
-    return principal is not None and principal.kind is PrincipalKind.STAFF
+    if principal is None:
+        return False
+    if views_served:
+        return principal.is_authenticated
+    return principal.kind is PrincipalKind.STAFF
 
 
 class IntrospectionRefused(ValidationRule):
@@ -48,6 +54,9 @@ class IntrospectionGate(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         execution = self.execution_context
         principal = getattr(execution.context, "principal", None)
-        if not may_introspect(principal if isinstance(principal, Principal) else None):
+        services = getattr(execution.context, "services", None)
+        views_served = getattr(services, "schema_views", None) is not None
+        known = principal if isinstance(principal, Principal) else None
+        if not may_introspect(known, views_served=views_served):
             execution.validation_rules = (*execution.validation_rules, IntrospectionRefused)
         yield

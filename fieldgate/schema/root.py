@@ -9,10 +9,22 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from fieldgate.resolvers import audit, mutations, queries, rights
+from fieldgate.resolvers import admin, audit, mutations, policy_admin, queries, rights
 from fieldgate.resolvers.context import RequestContext
+from fieldgate.schema.admin import (
+    IssuedTokenInfo,
+    IssuedTokenPage,
+    issued_token_info,
+    issued_token_page,
+)
 from fieldgate.schema.connections import Connection
 from fieldgate.schema.directives import resolved
+from fieldgate.schema.policy_admin import (
+    PolicyChangeResult,
+    ShadowDifferenceCount,
+    policy_change_result,
+    shadow_difference_count,
+)
 from fieldgate.schema.types import (
     AccessLogEntry,
     AuditEventView,
@@ -100,9 +112,26 @@ class Query:
     audit_events: Connection[AuditEventView] = resolved(
         audit.audit_events_, description="The audit trail (data-protection officer, COMPLIANCE)."
     )
+
+    @strawberry.field
+    async def issued_tokens(
+        self,
+        info: Ctx,
+        subject: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> IssuedTokenPage:
+        page = await admin.issued_tokens(info, subject, first, after)
+        return cast("IssuedTokenPage", issued_token_page(page))
+
     my_access_log: Connection[AccessLogEntry] = resolved(
         audit.my_access_log, description="Who else accessed your data, why, and when."
     )
+
+    @strawberry.field
+    def shadow_report(self, info: Ctx) -> list[ShadowDifferenceCount]:
+        report = policy_admin.shadow_report(info)
+        return cast("list[ShadowDifferenceCount]", [shadow_difference_count(*r) for r in report])
 
 
 @strawberry.type
@@ -177,3 +206,67 @@ class Mutation:
         return cast(
             "TicketMessage | None", await mutations.reply_to_ticket(info, str(ticket_id), body)
         )
+
+    @strawberry.mutation
+    async def add_policy_rule(self, info: Ctx, line: str) -> PolicyChangeResult:
+        change = await policy_admin.add_policy_rule(info, line)
+        return cast("PolicyChangeResult", policy_change_result(change))
+
+    @strawberry.mutation
+    async def remove_policy_rule(self, info: Ctx, line: str) -> PolicyChangeResult:
+        change = await policy_admin.remove_policy_rule(info, line)
+        return cast("PolicyChangeResult", policy_change_result(change))
+
+    @strawberry.mutation
+    async def replace_policy(self, info: Ctx, lines: list[str]) -> PolicyChangeResult:
+        change = await policy_admin.replace_policy(info, lines)
+        return cast("PolicyChangeResult", policy_change_result(change))
+
+    @strawberry.mutation
+    async def reload_policy(self, info: Ctx) -> PolicyChangeResult:
+        change = await policy_admin.reload_policy(info)
+        return cast("PolicyChangeResult", policy_change_result(change))
+
+    @strawberry.mutation
+    def set_shadow_policy(self, info: Ctx, lines: list[str]) -> str:
+        return policy_admin.set_shadow_policy(info, lines)
+
+    @strawberry.mutation
+    def clear_shadow_policy(self, info: Ctx) -> bool:
+        return policy_admin.clear_shadow_policy(info)
+
+    @strawberry.mutation
+    async def issue_token(
+        self,
+        info: Ctx,
+        subject: str,
+        roles: list[str] | None = None,
+        scopes: list[str] | None = None,
+        purposes: list[str] | None = None,
+        ttl: str | None = None,
+        strict: bool = False,
+    ) -> IssuedTokenInfo:
+        grant = await admin.issue_token(
+            info,
+            subject,
+            roles=roles or (),
+            scopes=scopes or (),
+            purposes=purposes or (),
+            ttl=ttl,
+            strict=strict,
+        )
+        return cast("IssuedTokenInfo", issued_token_info(grant))
+
+    @strawberry.mutation
+    async def revoke_token(self, info: Ctx, jti: strawberry.ID) -> bool:
+        return await admin.revoke_token(info, str(jti))
+
+    @strawberry.mutation
+    async def register_document(
+        self,
+        info: Ctx,
+        document: str,
+        name: str | None = None,
+        partners: list[str] | None = None,
+    ) -> str:
+        return await admin.register_trusted_document(info, document, name, partners or ())

@@ -1,0 +1,223 @@
+"""Keeping one instance's policy current: load it from its source, check it, swap it in.
+
+Every accepted change adds a ``policy_revisions`` row. Each instance polls the newest revision
+id (every ``policy_poll_seconds``, 0.5 s by default) and, with ``FIELDGATE_REDIS_URL``, is also
+woken by a notification on :data:`~fieldgate.authz.policy_notify.POLICY_CHANNEL`; on a new id
+it reloads from its source (the folder, or ``policy_rules``). Swapping is one assignment of
+``services.policy``: a request reads it once, and plans are keyed by the policy version. A
+reload that fails keeps the policy in force, logs ``policy_reload_failed`` and is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import structlog
+
+from fieldgate.authz.classification import Catalog
+from fieldgate.authz.lint import lint_policy
+from fieldgate.authz.policy import (
+    MODEL_FILE,
+    PURPOSES_FILE,
+    RULES_FILE,
+    Policy,
+    load_policy,
+    parse_lines,
+    policy_from_lines,
+)
+from fieldgate.authz.policy_notify import publish, subscribe
+from fieldgate.authz.policy_store import DatabasePolicyStore
+from fieldgate.authz.purposes import PurposeVocabulary
+from fieldgate.errors import PolicyError
+
+if TYPE_CHECKING:
+    from fieldgate.resolvers.context import Services
+
+log = structlog.get_logger("fieldgate.policy")
+
+_REDIS_RETRY_SECONDS = 1.0
+
+
+def check_policy(catalog: Catalog, policy: Policy) -> None:
+    """Raise :class:`PolicyError` listing every problem (``extensions.problems``) of
+    ``policy`` against the schema's classification; return when it may go live."""
+    problems = lint_policy(catalog, policy)
+    if problems:
+        raise PolicyError("the policy is refused: " + "; ".join(problems), problems=problems)
+
+
+class PolicySource:
+    """Where the rules come from: ``policy.csv`` in the folder, or the database."""
+
+    def __init__(
+        self, policy_dir: Path, vocabulary: PurposeVocabulary, store: DatabasePolicyStore | None
+    ) -> None:
+        self.policy_dir = policy_dir
+        self.vocabulary = vocabulary
+        self.store = store  # None: the folder's policy.csv
+
+    @property
+    def in_database(self) -> bool:
+        return self.store is not None
+
+    def candidate(self, lines: Sequence[str]) -> Policy:
+        """A policy of ``lines`` with the folder's model (raises :class:`PolicyError`)."""
+        return policy_from_lines(
+            self._read(MODEL_FILE), lines, self.vocabulary, self._read(PURPOSES_FILE)
+        )
+
+    def folder_lines(self) -> list[str]:
+        """The rules of the folder's ``policy.csv``, comments left out."""
+        return [", ".join(line.values) for line in parse_lines(self._read(RULES_FILE))]
+
+    async def load(self) -> Policy:
+        """The current policy of the source (raises :class:`PolicyError` or a database error)."""
+        if self.store is None:
+            return await asyncio.to_thread(load_policy, self.policy_dir, self.vocabulary)
+        return self.candidate(await self.store.read_rules())
+
+    def _read(self, name: str) -> str:
+        try:
+            return (self.policy_dir / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise PolicyError(f"cannot read {name} in the policy folder") from None
+
+
+class PolicyWatcher:
+    """Applies revisions made anywhere to this instance's ``services.policy``."""
+
+    def __init__(
+        self,
+        services: Services,
+        source: PolicySource,
+        store: DatabasePolicyStore,
+        *,
+        poll_seconds: float = 0.5,
+        redis_url: str | None = None,
+    ) -> None:
+        self.services = services
+        self.source = source
+        self.store = store
+        self.poll_seconds = poll_seconds
+        self.redis_url = redis_url
+        self.revision = 0  # the newest revision this instance has applied
+        self.reload_failures = 0
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._watch_failing = False
+        self._failed_revision = 0  # a failure is logged and counted once per revision
+
+    async def start(self) -> None:
+        """Seed an empty database policy, load the source's policy, then watch.
+
+        With the policy in the database, an unreadable or invalid one stops the start:
+        serving the folder's rules instead could disclose what the database policy denies.
+        """
+        if self.source.in_database:
+            folder = self.source.candidate(self.source.folder_lines())
+            await self.store.seed(folder.rule_lines(), version=folder.version)
+        with contextlib.suppress(Exception):  # no revisions table yet: polling says so
+            self.revision = await self.store.newest_revision()
+        if self.source.in_database:
+            policy = await self.source.load()
+            check_policy(self.services.catalog, policy)
+            self.services.policy = policy
+        self._tasks.append(asyncio.create_task(self._poll(), name="policy-poll"))
+        if self.redis_url:
+            self._tasks.append(asyncio.create_task(self._listen(), name="policy-notify"))
+
+    async def stop(self) -> None:
+        """Stop polling and listening."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    def swap(self, policy: Policy, revision: int) -> str:
+        """Put ``policy`` in force (already checked); returns the version it replaced."""
+        old = self.services.policy.version
+        self.services.policy = policy
+        self.revision = max(self.revision, revision)
+        if old != policy.version:
+            log.info("policy_swapped", old=old, new=policy.version, revision=self.revision)
+        return old
+
+    async def notify(self, revision: int) -> None:
+        """Tell the other instances now (best effort: they poll anyway)."""
+        if not self.redis_url:
+            return
+        try:
+            await publish(self.redis_url, str(revision))
+        except (TimeoutError, OSError, ConnectionError, ValueError) as exc:
+            log.warning("policy_notify_failed", error_class=type(exc).__name__)
+
+    async def check_now(self) -> bool:
+        """Reload when a newer revision exists; False when the reload failed.
+
+        The schema check (``lint_policy``, about half a second) is skipped when the rules
+        hash to the version the revision recorded: an instance checked exactly these rules
+        before writing them. Rules written any other way are checked in full.
+        """
+        newest, version = await self.store.newest()
+        if newest <= self.revision:
+            return True
+        try:
+            policy = await self.source.load()
+            if policy.version != version:
+                await asyncio.to_thread(check_policy, self.services.catalog, policy)
+        except Exception as exc:  # keep serving the policy in force, and say so
+            if newest != self._failed_revision:
+                self._failed_revision = newest
+                self._reload_failed(exc, newest)
+            if isinstance(exc, PolicyError):
+                self.revision = newest  # invalid rules stay invalid: wait for the next revision
+            return False
+        self.swap(policy, newest)
+        return True
+
+    def _reload_failed(self, exc: Exception, revision: int) -> None:
+        self.reload_failures += 1
+        problems = exc.extensions.get("problems", []) if isinstance(exc, PolicyError) else []
+        log.error(
+            "policy_reload_failed",
+            revision=revision,
+            kept=self.services.policy.version,
+            error_class=type(exc).__name__,
+            problems=len(problems),
+        )
+        metrics = getattr(self.services, "metrics", None)
+        counter = getattr(metrics, "policy_reload_failures", None)
+        if counter is not None and hasattr(counter, "inc"):
+            counter.inc()
+        elif isinstance(counter, int):
+            setattr(metrics, "policy_reload_failures", counter + 1)  # noqa: B010
+
+    async def _poll(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
+            try:
+                await self.check_now()
+            except Exception as exc:  # the database is down: try again on the next tick
+                if not self._watch_failing:
+                    log.error("policy_watch_failed", error_class=type(exc).__name__)
+                self._watch_failing = True
+                continue
+            self._watch_failing = False
+
+    async def _listen(self) -> None:
+        assert self.redis_url is not None
+        while True:
+            try:
+                async for _ in subscribe(self.redis_url):
+                    self._wake.set()
+            except (TimeoutError, OSError, ConnectionError, ValueError) as exc:
+                log.warning("policy_notify_unavailable", error_class=type(exc).__name__)
+            await asyncio.sleep(_REDIS_RETRY_SECONDS)

@@ -1,0 +1,69 @@
+"""Policy administration over GraphQL: allowed by the policy itself (``manage`` on ``@policy``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from strawberry.types import Info
+
+from fieldgate.authz.policy import MANAGE_ACT, POLICY_OBJECT
+from fieldgate.authz.policy_changes import PolicyAdministration, PolicyChange
+from fieldgate.authz.principal import PrincipalKind
+from fieldgate.authz.shadow import ShadowDifference, ShadowPolicy
+from fieldgate.errors import Conflict, Forbidden, Unauthenticated
+from fieldgate.resolvers.context import RequestContext
+
+Ctx = Info[RequestContext, None]
+
+
+def require_policy_manager(info: Ctx) -> PolicyAdministration:
+    """The instance's policy administration, when the caller's roles may manage the policy."""
+    ctx = info.context
+    principal = ctx.principal
+    if principal.kind is PrincipalKind.ANONYMOUS:
+        raise Unauthenticated("login_required", "this operation needs a signed-in principal")
+    if not ctx.services.policy.may(principal.roles, POLICY_OBJECT, MANAGE_ACT):
+        raise Forbidden("managing the policy is not allowed for this principal")
+    administration = getattr(ctx.services, "policy_admin", None)
+    if not isinstance(administration, PolicyAdministration):
+        raise Conflict("policy administration is not available on this instance")
+    return administration
+
+
+async def add_policy_rule(info: Ctx, line: str) -> PolicyChange:
+    """Add one rule, checked like a policy at start."""
+    return await require_policy_manager(info).add_rule(line, info.context.principal)
+
+
+async def remove_policy_rule(info: Ctx, line: str) -> PolicyChange:
+    """Remove one rule, checked like a policy at start."""
+    return await require_policy_manager(info).remove_rule(line, info.context.principal)
+
+
+async def replace_policy(info: Ctx, lines: Sequence[str]) -> PolicyChange:
+    """Replace every rule at once."""
+    return await require_policy_manager(info).replace(
+        lines, info.context.principal, note="policy replaced"
+    )
+
+
+async def reload_policy(info: Ctx) -> PolicyChange:
+    """Reload the policy from its source on every instance."""
+    return await require_policy_manager(info).reload(info.context.principal)
+
+
+def set_shadow_policy(info: Ctx, lines: Sequence[str]) -> str:
+    """Shadow the live policy with a candidate on this instance; returns its version."""
+    return require_policy_manager(info).set_shadow(lines).candidate.version
+
+
+def clear_shadow_policy(info: Ctx) -> bool:
+    """Stop shadowing on this instance."""
+    return require_policy_manager(info).clear_shadow()
+
+
+def shadow_report(info: Ctx) -> list[tuple[ShadowDifference, int]]:
+    """The differences counted so far, most frequent first (empty without a candidate)."""
+    require_policy_manager(info)
+    shadow = getattr(info.context.services, "shadow", None)
+    return shadow.report() if isinstance(shadow, ShadowPolicy) else []
