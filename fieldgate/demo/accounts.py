@@ -20,6 +20,7 @@ STAFF_ROLES: dict[str, str] = {
     "finance1": "finance",
     "security1": "security_analyst",
     "verifier1": "verification_officer",
+    "marketing1": "marketing",
 }
 
 

@@ -37,7 +37,9 @@ from fieldgate.authz.policy import Policy
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.errors import BadUserInput
 from fieldgate.schema.visibility import (
+    KNOWN_MUTATIONS,
     MUTATIONS_BY_KIND,
+    OPERATOR_KINDS,
     OWN_ACCOUNT_KINDS,
     OWN_ACCOUNT_ROOTS,
     granted_fields,
@@ -125,26 +127,31 @@ class _ViewBuilder:
     def _query_fields(self, kept_types: set[str], kind: PrincipalKind) -> frozenset[str]:
         names: set[str] = set()
         for field in self.objects["Query"].fields or ():
+            name = field.name.value
             target = self._row_type(_named(field.type))
-            if field.name.value in OWN_ACCOUNT_ROOTS and kind not in OWN_ACCOUNT_KINDS:
-                continue
-            if target in self.catalog.row_types:
-                if target in kept_types:
-                    names.add(field.name.value)
-            elif kind in OWN_ACCOUNT_KINDS:
-                names.add(field.name.value)
+            if name in OWN_ACCOUNT_ROOTS:
+                shown = kind in OWN_ACCOUNT_KINDS
+            elif target in self.catalog.row_types:
+                shown = True
+            else:
+                shown = kind in OPERATOR_KINDS  # operating the gateway: tokens, policy
+            if shown and (target not in self.catalog.row_types or target in kept_types):
+                names.add(name)
         return frozenset(names)
 
     def _mutation_fields(self, kept_types: set[str], kind: PrincipalKind) -> frozenset[str]:
-        callable_ = MUTATIONS_BY_KIND.get(kind, frozenset())
         names: set[str] = set()
         for field in self.objects["Mutation"].fields or ():
+            name = field.name.value
             target = self._row_type(_named(field.type))
-            if field.name.value not in callable_:
-                continue
+            if name in KNOWN_MUTATIONS:
+                shown = name in MUTATIONS_BY_KIND.get(kind, frozenset())
+            else:
+                shown = kind in OPERATOR_KINDS  # the policy decides who among staff may
             if target in self.catalog.row_types and target not in kept_types:
-                continue  # it answers with rows the caller cannot read
-            names.add(field.name.value)
+                shown = False  # it answers with rows the caller cannot read
+            if shown:
+                names.add(name)
         return frozenset(names)
 
     def _filter(

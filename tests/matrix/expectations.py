@@ -23,6 +23,7 @@ ACCOUNTS: dict[str, str | None] = {
     "payment": "unionpay",
     "merchant": "merchant-1",
     "analytics": "insight-1",
+    "marketing": "marketing1",
     "anonymous": None,
 }
 

@@ -104,7 +104,7 @@ def test_lint_passes_on_the_packaged_policy(runner: CliRunner, policy: Policy) -
 
     assert result.exit_code == 0, result.output
     assert re.fullmatch(
-        rf"policy {policy.version} is valid: \d+ rules, 12 roles, \d+ classified fields\n",
+        rf"policy {policy.version} is valid: \d+ rules, 13 roles, \d+ classified fields\n",
         result.stdout,
     )
 

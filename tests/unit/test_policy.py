@@ -39,6 +39,7 @@ DEFAULT_ROLES = {
     "payment",
     "merchant",
     "analytics",
+    "marketing",
 }
 
 
@@ -331,6 +332,7 @@ DECLARABLE = {
     "payment": {"PAYMENT"},
     "merchant": {"ORDER_FULFILLMENT", "PAYMENT", "DELIVERY", "INVOICING", "CUSTOMER_SUPPORT"},
     "analytics": {"ANALYTICS"},
+    "marketing": {"MARKETING"},
 }
 
 
