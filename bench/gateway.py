@@ -32,6 +32,9 @@ class Gateways:
         return self.on.tokens.verify(token)
 
     async def close(self) -> None:
+        for services in (self.on, self.off):
+            if services.audit is not None:
+                await services.audit.close()
         await self.engine.dispose()
 
 
