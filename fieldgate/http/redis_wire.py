@@ -22,7 +22,7 @@ Reply = int | bytes | list["Reply"] | None
 class RedisWire:
     """One lazily opened connection to ``redis://host:port/db``; commands are serialised."""
 
-    def __init__(self, url: str, *, timeout: float = 0.5) -> None:
+    def __init__(self, url: str, *, timeout: float = 2.0) -> None:
         parts = urlsplit(url)
         if parts.scheme != "redis":
             raise ValueError("only redis:// URLs are supported")
