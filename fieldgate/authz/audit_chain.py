@@ -10,13 +10,10 @@ with mode 0600 as ``<key_dir>/audit.key``; required in production).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
-import os
 import re
 import secrets
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from fieldgate.authz.key_files import create_private_file
 from fieldgate.errors import ConfigurationError
 from fieldgate.settings import Settings
 
@@ -137,23 +135,6 @@ def read_audit_key(path: Path) -> AuditKey:
 
 
 def _create_key_file(path: Path) -> None:
-    """Write a new key to ``path`` atomically (private temporary file, then a hard link that
-    fails if another process got there first), never replacing one that exists."""
-    directory = path.parent
-    try:
-        if not directory.exists():
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            directory.chmod(0o700)  # mkdir's mode is reduced by the umask
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".audit-", suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-                os.fchmod(handle.fileno(), 0o600)
-                handle.write(secrets.token_hex(KEY_BYTES) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            with contextlib.suppress(FileExistsError):  # another process won the race
-                os.link(temporary, path)
-        finally:
-            os.unlink(temporary)
-    except OSError:
-        raise ConfigurationError(f"cannot create audit key file {path}") from None
+    """Write a new audit key at ``path``, keeping one another process wrote first."""
+    content = (secrets.token_hex(KEY_BYTES) + "\n").encode("ascii")
+    create_private_file(path, content, what="audit key file")

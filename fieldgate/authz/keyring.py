@@ -36,6 +36,7 @@ import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from fieldgate.authz.key_files import create_private_file
 from fieldgate.errors import ConfigurationError, DecryptionFailed
 from fieldgate.settings import Settings
 
@@ -381,30 +382,9 @@ def _write_atomically(path: Path, keys: _Keys) -> None:
 
 
 def _create_key_file(path: Path) -> None:
-    """Write a new key file at ``path`` atomically, never replacing one that exists.
-
-    The keys go to a private temporary file that is hard-linked into place: the link fails
-    if another process got there first, and nobody ever sees a half-written file.
-    """
-    directory = path.parent
+    """Write a fresh key file at ``path``, keeping one another process wrote first."""
     content = json.dumps(_fresh_keys().document(), indent=2).encode("ascii") + b"\n"
-    try:
-        if not directory.exists():
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            directory.chmod(0o700)  # mkdir's mode is reduced by the umask
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".data-keys-", suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                os.fchmod(handle.fileno(), 0o600)
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            with contextlib.suppress(FileExistsError):  # another process won the race
-                os.link(temporary, path)
-        finally:
-            os.unlink(temporary)
-    except OSError:
-        raise ConfigurationError(f"cannot create data key file {path}") from None
+    create_private_file(path, content, what="data key file")
 
 
 def data_key_path(settings: Settings) -> Path | None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
+from fieldgate.authz.key_files import create_private_file
 from fieldgate.errors import ConfigurationError
 from fieldgate.settings import Settings
 
@@ -91,29 +89,8 @@ def read_signing_key(path: Path) -> SigningKey:
 
 
 def _create_key_file(path: Path) -> None:
-    """Write a new key to ``path`` atomically, never replacing one that exists.
-
-    The key is written to a private temporary file and hard-linked into place: the link
-    fails if another process got there first, and nobody ever sees a half-written file.
-    """
-    directory = path.parent
-    try:
-        if not directory.exists():
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            directory.chmod(0o700)  # mkdir's mode is reduced by the umask
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
-        )
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".signing-", suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                os.fchmod(handle.fileno(), 0o600)
-                handle.write(pem)
-                handle.flush()
-                os.fsync(handle.fileno())
-            with contextlib.suppress(FileExistsError):  # another process won the race
-                os.link(temporary, path)
-        finally:
-            os.unlink(temporary)
-    except OSError:
-        raise ConfigurationError(f"cannot create signing key file {path}") from None
+    """Generate an Ed25519 key as PEM at ``path``, keeping one another process wrote first."""
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+    )
+    create_private_file(path, pem, what="signing key file")
