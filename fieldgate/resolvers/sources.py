@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.sql import FromClause
 
 from fieldgate.authz.policy import Policy, RowScope
@@ -343,7 +343,3 @@ def _build_sources() -> dict[str, RowSource]:
 
 
 SOURCES: Mapping[str, RowSource] = _build_sources()
-
-
-def both(*clauses: ColumnElement[bool]) -> ColumnElement[bool]:
-    return and_(*clauses)

@@ -75,7 +75,7 @@ def serialize(value: Any) -> Any:
     return value
 
 
-async def identity_consents(gateway: Gateway, purpose: str = "IDENTITY_VERIFICATION") -> set[int]:
+async def consents_in_effect(gateway: Gateway, purpose: str = "IDENTITY_VERIFICATION") -> set[int]:
     """Subjects whose consent to ``purpose`` is in effect (a minor's needs a guardian)."""
     today = datetime.now(UTC).date()
     statement = (
@@ -131,9 +131,9 @@ class Checker:
             ids = (await conn.execute(select(users.c.id))).scalars().all()
         pseudonym = self.masks(MaskStrategy.PSEUDONYM)
         self.pseudonyms = {pseudonym(str(i)): i for i in ids}
-        self.identity_consented = await identity_consents(self.gateway)
+        self.identity_consented = await consents_in_effect(self.gateway)
         if self.purpose in CONSENT_PURPOSES:
-            self.purpose_consented = await identity_consents(self.gateway, self.purpose)
+            self.purpose_consented = await consents_in_effect(self.gateway, self.purpose)
 
     def row_kind(self, stored: dict[str, Any]) -> str:
         if self.caller_user_id is not None and stored.get("_subject") == self.caller_user_id:
