@@ -193,6 +193,7 @@ def build_services(
         keyring=keyring,
         audit=AuditWriter(audit_sink, capacity=settings.audit_queue_size),
         disclosure_enabled=settings.disclosure_enabled,
+        compiled_path=settings.compiled_path,
         schema_views=schema_views(settings, schema.as_str(), catalog),
         rate_limiter=RateLimiter.from_url(
             settings.rate_limit_requests, settings.rate_limit_cost, settings.redis_url

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # "off" serves every field FULL: only to measure what disclosure costs (make bench),
     # and refused outside development.
     disclosure: Literal["on", "off"] = "on"
+    # Queries whose plan is cached are answered by code generated for the plan (the
+    # compiled path); off: every operation goes through graphql-core's executor.
+    compiled_path: bool = True
 
     @model_validator(mode="after")
     def _disclosure_off_only_in_development(self) -> Settings:

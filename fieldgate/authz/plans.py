@@ -81,6 +81,8 @@ class Plan:
     policy_version: str
     producers: Mapping[PathKey, Producer]
     rules: Mapping[str, FieldRule]
+    # the operation compiled for this plan (``fieldgate.schema.compiled``), filled on reuse
+    compiled: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def producer(self, key: PathKey) -> Producer | None:
         return self.producers.get(key)
@@ -292,6 +294,16 @@ def document_hash(query: str) -> str:
     return hashlib.sha256(query.encode("utf-8")).hexdigest()
 
 
+@dataclass(slots=True)
+class CompiledCounts:
+    """Queries answered on the compiled path, handed back to the general executor, and
+    found not covered by the compiler (counted once per plan)."""
+
+    runs: int = 0
+    fallbacks: int = 0
+    unsupported: int = 0
+
+
 class PlanCache:
     """A bounded least-recently-used cache of plans, with hit and miss counters."""
 
@@ -299,6 +311,7 @@ class PlanCache:
         self.size = size
         self.hits = 0
         self.misses = 0
+        self.compiled = CompiledCounts()
         self._plans: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
 
     def get(self, key: tuple[Any, ...]) -> Plan | None:

@@ -39,6 +39,7 @@ class Services:
     masks: MaskResolver
     relation_coordinates: frozenset[str]
     disclosure_enabled: bool = True
+    compiled_path: bool = True  # cached queries through fieldgate.schema.compiled
     sensitive_coordinates: frozenset[str] = frozenset()
     personal_coordinates: frozenset[str] = frozenset()
     encrypted_coordinates: frozenset[str] = frozenset()
@@ -65,6 +66,7 @@ class RequestContext:
     operation_type: str | None = None  # "query" or "mutation"
     database_fault: bool = False  # the result was replaced: the database could not answer
     loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
+    compiled: Any = None  # a CompiledRequest when the compiled path may answer
 
     @property
     def disclosed(self) -> DisclosureContext:

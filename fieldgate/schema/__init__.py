@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from fieldgate.errors import FieldgateError
+from fieldgate.schema.compiled import FieldgateExecutor
 from fieldgate.schema.directives import Classified, purpose
 from fieldgate.schema.extensions import DisclosureExtension, ErrorCodes
 from fieldgate.schema.introspection import IntrospectionGate
@@ -84,6 +85,7 @@ def build_schema(
             ViewIntrospection,  # last: answers __schema and __type from the view
         ],
         config=StrawberryConfig(default_resolver=dict.get),  # rows are shaped dicts
+        execution_context_class=FieldgateExecutor,  # cached queries: the compiled path
     )
     schema.hide_suggestions = production
     return schema

@@ -31,6 +31,7 @@ from fieldgate.errors import FieldgateError, PurposeNotAllowed, ServiceUnavailab
 from fieldgate.http.faults import withhold_on_database_fault
 from fieldgate.resolvers.audit import audit_operation
 from fieldgate.resolvers.context import RequestContext, Services
+from fieldgate.schema.compiled import CompiledRequest
 
 USER_DEFAULT_PURPOSE = "RIGHTS"
 
@@ -121,6 +122,7 @@ class DisclosureExtension(SchemaExtension):
             _directive_variables(execution.query or "", execution.variables),
         )
         plan = services.plans.get(key)
+        cached = plan is not None
         if plan is None:
             catalog = services.catalog
 
@@ -143,22 +145,29 @@ class DisclosureExtension(SchemaExtension):
         shadow = getattr(services, "shadow", None)  # a candidate policy: compared, never applied
         if shadow is not None and services.disclosure_enabled:
             shadow.observe(key, plan, principal, purpose, services.catalog)
-        ctx.disclosure = DisclosureContext(
-            plan,
-            conditions_for(principal),
-            services.masks,
-            services.relation_coordinates,
-            sensitive=services.sensitive_coordinates,
-            personal=services.personal_coordinates,
-            gates=compile_gates(
-                principal, purpose, policy.vocabulary, do_not_track=ctx.do_not_track
-            ),
-            load_facts=ctx.subject_facts,
-            encrypted=services.encrypted_coordinates,
-            decrypt=services.decrypt,
-        )
+        gates = compile_gates(principal, purpose, policy.vocabulary, do_not_track=ctx.do_not_track)
+        planned = plan
+
+        def start_disclosure() -> None:
+            ctx.disclosure = DisclosureContext(
+                planned,
+                conditions_for(principal),
+                services.masks,
+                services.relation_coordinates,
+                sensitive=services.sensitive_coordinates,
+                personal=services.personal_coordinates,
+                gates=gates,
+                load_facts=ctx.subject_facts,
+                encrypted=services.encrypted_coordinates,
+                decrypt=services.decrypt,
+            )
+            ctx.loaders = {}
+
+        start_disclosure()
+        if cached and services.compiled_path and ctx.operation_type == "query":
+            ctx.compiled = CompiledRequest(plan.compiled, start_disclosure, services.plans.compiled)
         yield
-        disclosure = ctx.disclosure
+        disclosure = ctx.disclosed  # the general path may have started it afresh
         result = execution.result
         if result is not None and withhold_on_database_fault(result):
             ctx.database_fault = True  # nothing that loaded leaves, so nothing to audit
