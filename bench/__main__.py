@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
         help="async SQLAlchemy URL, migrated and seeded if empty (default: a new SQLite file)",
     )
     parser.add_argument(
+        "--general-path",
+        action="store_true",
+        help="turn the compiled path off: every operation through graphql-core's executor",
+    )
+    parser.add_argument(
         "--workload",
         action="append",
         choices=[w.name for w in WORKLOADS],
@@ -55,8 +60,13 @@ def _parser() -> argparse.ArgumentParser:
 async def _run(args: argparse.Namespace, folder: Path) -> tuple[RunInfo, list[WorkloadResult]]:
     workloads = select_workloads(args.workload)
     database = await prepare_database(args.database_url, folder)
-    info = RunInfo(iterations=args.iterations, warmup=max(0, args.warmup), database=database)
-    gateways = build_gateways(database.url, folder / "keys")
+    info = RunInfo(
+        iterations=args.iterations,
+        warmup=max(0, args.warmup),
+        database=database,
+        compiled_path=not args.general_path,
+    )
+    gateways = build_gateways(database.url, folder / "keys", compiled_path=not args.general_path)
     results: list[WorkloadResult] = []
     try:
         for workload in workloads:

@@ -38,7 +38,7 @@ class Gateways:
         await self.engine.dispose()
 
 
-def build_gateways(database_url: str, key_dir: Path) -> Gateways:
+def build_gateways(database_url: str, key_dir: Path, *, compiled_path: bool = True) -> Gateways:
     """Both gateways on one engine; the signing key is a throwaway one in ``key_dir``."""
     # Explicit values win over FIELDGATE_* variables: the run measures the packaged policy.
     settings = Settings(
@@ -59,4 +59,5 @@ def build_gateways(database_url: str, key_dir: Path) -> Gateways:
     on = build_services(settings, engine=engine)
     off = build_services(settings, engine=engine)
     off.disclosure_enabled = False
+    on.compiled_path = off.compiled_path = compiled_path
     return Gateways(on, off, engine)

@@ -37,6 +37,7 @@ class RunInfo:
     )
     platform: str = field(default_factory=platform.platform)
     load_before: tuple[float, ...] = field(default_factory=lambda: _load_average())
+    compiled_path: bool = True
 
     def packages(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -61,7 +62,12 @@ class RunInfo:
                 f"{self.platform}",
                 f"database {where}; {database.seeding}",
                 f"{self.iterations} measured rounds after {self.warmup} warm-up rounds; "
-                "a round runs 'on' and 'off' once each, alternating which goes first",
+                "a round runs 'on' and 'off' once each, alternating which goes first; "
+                + (
+                    "cached queries on the compiled path"
+                    if self.compiled_path
+                    else "every operation through graphql-core's executor"
+                ),
                 f"load average (1, 5, 15 min) before {_loads(self.load_before)}, "
                 f"after {_loads(load_after)}",
             )

@@ -52,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
         "--workload", action="append", choices=[w.name for w in HTTP_WORKLOADS], help="repeatable"
     )
     parser.add_argument("--json", type=Path, default=RESULTS, metavar="PATH")
+    parser.add_argument(
+        "--general-path",
+        action="store_true",
+        help="turn the compiled path off: every operation through graphql-core's executor",
+    )
     return parser
 
 
@@ -80,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run every workload over HTTP; print the table; merge the JSON into ``--json``."""
     args = _parser().parse_args(argv)
     workloads = select_http_workloads(args.workload)
-    load = LoadSettings(args.duration, args.connections, args.workers)
+    load = LoadSettings(
+        args.duration, args.connections, args.workers, compiled_path=not args.general_path
+    )
     started = time.perf_counter()
     node = node_versions()
     if node is None:

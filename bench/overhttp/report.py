@@ -35,7 +35,8 @@ def render_http(header: str, load: LoadSettings, runs: list[DatabaseRun]) -> str
         f"load: autocannon on loopback, {load.connections} connections; per workload each "
         f"server runs 2 × {load.half} s in the order on, off, off, on "
         "(p50/p99: mean of its two runs)",
-        f"gateway: uvicorn (uvloop, httptools), {load.workers} workers (one per core); "
+        f"gateway: uvicorn (uvloop, httptools), {load.workers} workers (one per core), "
+        f"{'compiled path for cached queries' if load.compiled_path else 'general executor only'}; "
         "peer: GraphQL Yoga 5 + graphql-shield, one Node process, orders served from memory",
     ]
     for run in runs:
@@ -100,6 +101,7 @@ def http_json(load: LoadSettings, runs: list[DatabaseRun]) -> dict[str, Any]:
             "order": "on, off, off, on: each run lasts duration_s / 2",
             "workers": load.workers,
             "server": "uvicorn, uvloop, httptools",
+            "compiled_path": load.compiled_path,
         },
         "databases": [_run_json(run) for run in runs],
     }

@@ -24,6 +24,7 @@ class LoadSettings:
     duration: int
     connections: int
     workers: int
+    compiled_path: bool = True  # False: every operation through graphql-core's executor
 
     @property
     def half(self) -> int:
@@ -104,6 +105,7 @@ def run_database(
                 disclosure=mode,
                 workers=load.workers,
                 log=folder / f"gateway-{database.backend}-{mode}.log",
+                compiled_path=load.compiled_path,
             )
         course = post(servers["on"].url, request_body(COURSE_QUERY), tokens["support1"])
         course_id = str(course["data"]["courses"]["edges"][0]["node"]["id"])

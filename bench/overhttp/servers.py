@@ -51,7 +51,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def gateway_environment(database_url: str, key_dir: Path, disclosure: str) -> dict[str, str]:
+def gateway_environment(
+    database_url: str, key_dir: Path, disclosure: str, *, compiled_path: bool = True
+) -> dict[str, str]:
     """The process environment without the caller's FIELDGATE_* variables, plus the bench's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDGATE_")}
     env.update(
@@ -65,6 +67,7 @@ def gateway_environment(database_url: str, key_dir: Path, disclosure: str) -> di
         FIELDGATE_RATE_LIMIT_COST="0",
         # as in-process: the partner workload measures denials, not a refused operation
         FIELDGATE_SCHEMA_PER_PRINCIPAL="false",
+        FIELDGATE_COMPILED_PATH="true" if compiled_path else "false",
     )
     return env
 
@@ -81,7 +84,14 @@ def start(name: str, command: list[str], env: Mapping[str, str], log: Path, port
 
 
 def start_gateway(
-    name: str, database_url: str, key_dir: Path, *, disclosure: str, workers: int, log: Path
+    name: str,
+    database_url: str,
+    key_dir: Path,
+    *,
+    disclosure: str,
+    workers: int,
+    log: Path,
+    compiled_path: bool = True,
 ) -> Server:
     """uvicorn with uvloop and httptools, ``workers`` processes, no access log."""
     port = free_port()
@@ -91,7 +101,7 @@ def start_gateway(
         "--loop", "uvloop", "--http", "httptools", "--no-access-log",
         "--no-server-header", "--log-level", "warning",
     ]  # fmt: skip
-    env = gateway_environment(database_url, key_dir, disclosure)
+    env = gateway_environment(database_url, key_dir, disclosure, compiled_path=compiled_path)
     return start(name, command, env, log, port)
 
 

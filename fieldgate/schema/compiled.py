@@ -142,12 +142,17 @@ def _leaf_expression(
     namespace[coerce] = _coercer(leaf, non_null)
     fast = _FAST_CLASS.get(leaf.name) if _is_builtin(leaf) else None
     if fast is None:
-        return f"{coerce}({variable})"
+        if non_null:
+            return f"{coerce}({variable})"
+        return f"(None if {variable} is None else {coerce}({variable}))"
     namespace[f"F{index}"] = fast
     test = f"{variable}.__class__ is F{index}"
     if fast is int:
         test += f" and {INT_MIN} <= {variable} <= {INT_MAX}"
-    return f"({variable} if {test} else {coerce}({variable}))"
+    if non_null:
+        return f"({variable} if {test} else {coerce}({variable}))"
+    # a nullable field's null (a withheld value) needs no call either
+    return f"({variable} if {test} else None if {variable} is None else {coerce}({variable}))"
 
 
 def _is_builtin(leaf: GraphQLLeafType) -> bool:
