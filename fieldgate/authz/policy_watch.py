@@ -6,6 +6,10 @@ woken by a notification on :data:`~fieldgate.authz.policy_notify.POLICY_CHANNEL`
 it reloads from its source (the folder, or ``policy_rules``). Swapping is one assignment of
 ``services.policy``: a request reads it once, and plans are keyed by the policy version. A
 reload that fails keeps the policy in force, logs ``policy_reload_failed`` and is counted.
+
+With Redis, the watcher also keeps the shadow candidate set through ``setShadowPolicy`` on
+any instance (:data:`~fieldgate.authz.shadow.SHADOW_KEY`) in ``services.shadow``: it reads
+the key on every tick and when notified. While Redis does not answer, nothing changes.
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ from fieldgate.authz.policy import (
 from fieldgate.authz.policy_notify import publish, subscribe
 from fieldgate.authz.policy_store import DatabasePolicyStore
 from fieldgate.authz.purposes import PurposeVocabulary
+from fieldgate.authz.shadow import SHADOW_KEY, ShadowPolicy, SharedCandidate
 from fieldgate.errors import PolicyError
+from fieldgate.http.redis_wire import RedisUnavailable, RedisWire
 
 if TYPE_CHECKING:
     from fieldgate.resolvers.context import Services
@@ -40,6 +46,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger("fieldgate.policy")
 
 _REDIS_RETRY_SECONDS = 1.0
+_REDIS_TIMEOUT = 0.5  # reading the shared shadow candidate must not hold a tick up
+SHADOW_MESSAGE = "shadow"  # on the policy channel: the shared shadow candidate changed
 
 
 def check_policy(catalog: Catalog, policy: Policy) -> None:
@@ -110,6 +118,9 @@ class PolicyWatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._watch_failing = False
         self._failed_revision = 0  # a failure is logged and counted once per revision
+        self._shadow_wire = RedisWire(redis_url, timeout=_REDIS_TIMEOUT) if redis_url else None
+        self._shadow_seen: bytes | None = None  # SHADOW_KEY as last applied (None: absent)
+        self._shadow_wake = asyncio.Event()
 
     async def start(self) -> None:
         """Seed an empty database policy, load the source's policy, then watch.
@@ -129,6 +140,7 @@ class PolicyWatcher:
         self._tasks.append(asyncio.create_task(self._poll(), name="policy-poll"))
         if self.redis_url:
             self._tasks.append(asyncio.create_task(self._listen(), name="policy-notify"))
+            self._tasks.append(asyncio.create_task(self._watch_shadow(), name="shadow-watch"))
 
     async def stop(self) -> None:
         """Stop polling and listening."""
@@ -138,6 +150,8 @@ class PolicyWatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self._shadow_wire is not None:
+            await self._shadow_wire.close()
 
     def swap(self, policy: Policy, revision: int) -> str:
         """Put ``policy`` in force (already checked); returns the version it replaced."""
@@ -156,6 +170,54 @@ class PolicyWatcher:
             await publish(self.redis_url, str(revision))
         except (TimeoutError, OSError, ConnectionError, ValueError) as exc:
             log.warning("policy_notify_failed", error_class=type(exc).__name__)
+
+    async def share_shadow(self, shadow: ShadowPolicy | None) -> None:
+        """Make this instance's candidate (``None``: no candidate) every instance's, through
+        Redis; best effort: without Redis it holds on this instance only."""
+        if self._shadow_wire is None or self.redis_url is None:
+            return
+        shared = None if shadow is None else SharedCandidate.of(shadow.candidate).encode()
+        previous = self._shadow_seen
+        self._shadow_seen = None if shared is None else shared.encode()  # applied here already
+        try:
+            if shared is None:
+                await self._shadow_wire.command("DEL", SHADOW_KEY)
+            else:
+                await self._shadow_wire.command("SET", SHADOW_KEY, shared)
+        except RedisUnavailable:
+            self._shadow_seen = previous  # Redis keeps the old one: this instance keeps its own
+            log.warning("shadow_share_failed", reason="redis_unavailable")
+            return
+        try:
+            await publish(self.redis_url, SHADOW_MESSAGE)
+        except (TimeoutError, OSError, ConnectionError, ValueError) as exc:
+            log.warning("shadow_notify_failed", error_class=type(exc).__name__)  # they poll
+
+    async def sync_shadow(self) -> None:
+        """Apply the candidate of :data:`SHADOW_KEY` when it changed; an absent key after a
+        present one stops shadowing. Raises ``RedisUnavailable`` and changes nothing then."""
+        assert self._shadow_wire is not None
+        raw = await self._shadow_wire.command("GET", SHADOW_KEY)
+        seen = raw if isinstance(raw, bytes) else None
+        if seen == self._shadow_seen:
+            return
+        self._shadow_seen = seen
+        if seen is None:
+            self.services.shadow = None  # type: ignore[attr-defined]  # AppServices has it
+            log.info("shadow_policy_cleared")
+            return
+        try:
+            shared = SharedCandidate.decode(seen)
+            candidate = self.source.candidate(shared.lines)
+            if candidate.version != shared.version:  # the setter checked exactly these rules
+                await asyncio.to_thread(check_policy, self.services.catalog, candidate)
+        except (ValueError, PolicyError) as exc:  # keep the current candidate, and say so
+            log.error("shadow_policy_refused", error_class=type(exc).__name__)
+            return
+        if self._shadow_seen != seen:
+            return  # a newer candidate was set here while this one was checked
+        self.services.shadow = ShadowPolicy(candidate)  # type: ignore[attr-defined]
+        log.info("shadow_policy_set", candidate=candidate.version)
 
     async def check_now(self) -> bool:
         """Reload when a newer revision exists; False when the reload failed.
@@ -218,6 +280,19 @@ class PolicyWatcher:
             try:
                 async for _ in subscribe(self.redis_url):
                     self._wake.set()
+                    self._shadow_wake.set()
             except (TimeoutError, OSError, ConnectionError, ValueError) as exc:
                 log.warning("policy_notify_unavailable", error_class=type(exc).__name__)
             await asyncio.sleep(_REDIS_RETRY_SECONDS)
+
+    async def _watch_shadow(self) -> None:
+        while True:
+            try:
+                await self.sync_shadow()
+            except RedisUnavailable:
+                pass  # /readyz reports Redis; the next tick tries again
+            except Exception as exc:  # keep watching: the next change may apply
+                log.error("shadow_watch_failed", error_class=type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._shadow_wake.wait(), self.poll_seconds)
+            self._shadow_wake.clear()

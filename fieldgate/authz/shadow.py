@@ -3,10 +3,15 @@
 Responses follow the live policy only. For each plan, the coordinates it decides are decided
 again under the candidate (one extra compile, cached with the plan's key) and compared per row
 condition; every operation then counts and logs the differences its plan carries.
+
+A candidate set through ``setShadowPolicy`` is shared with every instance through Redis: its
+rules are kept under :data:`SHADOW_KEY` and each instance's policy watcher picks them up.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +25,8 @@ from fieldgate.authz.policy import Policy, RowCondition
 from fieldgate.authz.principal import Principal
 
 log = structlog.get_logger("fieldgate.shadow")
+
+SHADOW_KEY = "fieldgate:shadow"  # the candidate every instance shadows; absent: each its own
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -126,3 +133,30 @@ class ShadowPolicy:
             candidate = decide_field(classification, principal, purpose, self.candidate)
             found += differences(live, candidate, role=role, purpose=shown)
         return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class SharedCandidate:
+    """The candidate as :data:`SHADOW_KEY` holds it: its rules and the version they had when
+    the instance that set it checked them. Every setting has its own ``setting`` id, so that
+    setting a candidate again restarts the counts everywhere."""
+
+    version: str
+    lines: tuple[str, ...]
+    setting: str
+
+    @classmethod
+    def of(cls, candidate: Policy) -> SharedCandidate:
+        return cls(candidate.version, tuple(candidate.rule_lines()), secrets.token_hex(8))
+
+    def encode(self) -> str:
+        return json.dumps({"version": self.version, "lines": self.lines, "setting": self.setting})
+
+    @classmethod
+    def decode(cls, raw: bytes) -> SharedCandidate:
+        """Raises ``ValueError`` on anything but what :meth:`encode` writes."""
+        value = json.loads(raw)
+        lines = value.get("lines") if isinstance(value, dict) else None
+        if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+            raise ValueError("not a shared shadow candidate")
+        return cls(str(value.get("version", "")), tuple(lines), str(value.get("setting", "")))

@@ -52,14 +52,22 @@ async def reload_policy(info: Ctx) -> PolicyChange:
     return await require_policy_manager(info).reload(info.context.principal)
 
 
-def set_shadow_policy(info: Ctx, lines: Sequence[str]) -> str:
-    """Shadow the live policy with a candidate on this instance; returns its version."""
-    return require_policy_manager(info).set_shadow(lines).candidate.version
+async def set_shadow_policy(info: Ctx, lines: Sequence[str]) -> str:
+    """Shadow the live policy with a checked candidate here at once, and on every instance
+    sharing Redis within a second; returns the candidate's version."""
+    administration = require_policy_manager(info)
+    shadow = administration.set_shadow(lines)
+    await administration.watcher.share_shadow(shadow)
+    return shadow.candidate.version
 
 
-def clear_shadow_policy(info: Ctx) -> bool:
-    """Stop shadowing on this instance."""
-    return require_policy_manager(info).clear_shadow()
+async def clear_shadow_policy(info: Ctx) -> bool:
+    """Stop shadowing here and on every instance sharing Redis; False when this instance had
+    no candidate."""
+    administration = require_policy_manager(info)
+    had = administration.clear_shadow()
+    await administration.watcher.share_shadow(None)
+    return had
 
 
 def shadow_report(info: Ctx) -> list[tuple[ShadowDifference, int]]:

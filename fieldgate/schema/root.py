@@ -228,12 +228,12 @@ class Mutation:
         return cast("PolicyChangeResult", policy_change_result(change))
 
     @strawberry.mutation
-    def set_shadow_policy(self, info: Ctx, lines: list[str]) -> str:
-        return policy_admin.set_shadow_policy(info, lines)
+    async def set_shadow_policy(self, info: Ctx, lines: list[str]) -> str:
+        return await policy_admin.set_shadow_policy(info, lines)
 
     @strawberry.mutation
-    def clear_shadow_policy(self, info: Ctx) -> bool:
-        return policy_admin.clear_shadow_policy(info)
+    async def clear_shadow_policy(self, info: Ctx) -> bool:
+        return await policy_admin.clear_shadow_policy(info)
 
     @strawberry.mutation
     async def issue_token(
