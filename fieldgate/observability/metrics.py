@@ -26,9 +26,11 @@ class _ScrapeTime(Collector):
         self,
         plan_counts: Callable[[], tuple[int, int]] | None,
         audit_depth: Callable[[], int] | None,
+        compiled_counts: Callable[[], tuple[int, int]] | None = None,
     ) -> None:
         self.plan_counts = plan_counts
         self.audit_depth = audit_depth
+        self.compiled_counts = compiled_counts
 
     def collect(self) -> Iterable[Metric]:
         hits, misses = self.plan_counts() if self.plan_counts is not None else (0, 0)
@@ -37,6 +39,15 @@ class _ScrapeTime(Collector):
         )
         yield CounterMetricFamily(
             "fieldgate_plan_cache_misses", "Operations whose plan was compiled.", misses
+        )
+        runs, fallbacks = self.compiled_counts() if self.compiled_counts is not None else (0, 0)
+        yield CounterMetricFamily(
+            "fieldgate_compiled_runs", "Queries answered on the compiled path.", runs
+        )
+        yield CounterMetricFamily(
+            "fieldgate_compiled_fallbacks",
+            "Queries the compiled path handed back to the general executor.",
+            fallbacks,
         )
         depth = self.audit_depth() if self.audit_depth is not None else 0
         yield GaugeMetricFamily(
@@ -81,11 +92,13 @@ class Metrics:
         *,
         plan_counts: Callable[[], tuple[int, int]] | None = None,
         audit_depth: Callable[[], int] | None = None,
+        compiled_counts: Callable[[], tuple[int, int]] | None = None,
     ) -> None:
-        """Read the plan cache's counters and the audit queue's depth at scrape time."""
+        """Read the plan cache's and the compiled path's counters and the audit queue's
+        depth at scrape time."""
         if self._scrape_time is not None:
             self.registry.unregister(self._scrape_time)
-        self._scrape_time = _ScrapeTime(plan_counts, audit_depth)
+        self._scrape_time = _ScrapeTime(plan_counts, audit_depth, compiled_counts)
         self.registry.register(self._scrape_time)
 
     def count_request(self, operation_type: str, status: int, seconds: float) -> None:

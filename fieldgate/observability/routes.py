@@ -16,6 +16,7 @@ def watch_services(services: Services) -> None:
     plans, audit = services.plans, services.audit
     services.metrics.watch(
         plan_counts=lambda: (plans.hits, plans.misses),
+        compiled_counts=lambda: (plans.compiled.runs, plans.compiled.fallbacks),
         audit_depth=(lambda: audit.pending) if audit is not None else None,
     )
 

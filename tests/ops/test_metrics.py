@@ -15,6 +15,8 @@ METRICS = (
     "fieldgate_disclosures_total",
     "fieldgate_plan_cache_hits_total",
     "fieldgate_plan_cache_misses_total",
+    "fieldgate_compiled_runs_total",
+    "fieldgate_compiled_fallbacks_total",
     "fieldgate_audit_queue_depth",
     "fieldgate_rate_limited_total",
     "fieldgate_policy_reload_failures_total",
@@ -61,6 +63,8 @@ async def test_metrics_expose_each_metric_and_count_a_request(
     assert after[seconds] > before[seconds]
     assert after[("fieldgate_plan_cache_hits_total", ())] >= 1  # the second one hit
     assert after[("fieldgate_plan_cache_misses_total", ())] >= 1
+    compiled = ("fieldgate_compiled_runs_total", ())
+    assert after[compiled] == before[compiled] + 1  # the cached plan's query, compiled
     assert after[("fieldgate_rate_limited_total", ())] == 1
     assert after[("fieldgate_database_up", ())] == 1
     full = (
