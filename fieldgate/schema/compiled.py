@@ -37,6 +37,7 @@ from graphql import (
     OperationType,
     Undefined,
     is_leaf_type,
+    specified_scalar_types,
 )
 from graphql.execution.collect_fields import (
     FieldDetailsList,
@@ -156,8 +157,6 @@ def _leaf_expression(
 
 
 def _is_builtin(leaf: GraphQLLeafType) -> bool:
-    from graphql import specified_scalar_types
-
     return specified_scalar_types.get(leaf.name) is leaf
 
 
@@ -181,7 +180,6 @@ class Compiler:
 
     def __init__(self, executor: StrawberryGraphQLCoreExecutionContext) -> None:
         self.executor = executor
-        self.generated = 0
 
     def operation(self) -> Callable[[Run], Awaitable[dict[str, Any]]]:
         executor = self.executor
@@ -206,7 +204,7 @@ class Compiler:
         complete = self.object_completer(shape, non_null=True, root=True).complete
 
         async def run(state: Run) -> dict[str, Any]:
-            result = complete(executor.root_value, None, state)
+            result = complete(state.executor.root_value, None, state)
             data: dict[str, Any] = await result if isawaitable(result) else result
             return data
 
@@ -261,7 +259,6 @@ class Compiler:
             source.append("    g = row.get")
             source.extend(reads)
         source.append("    return {" + ", ".join(items) + "}")
-        self.generated += 1
         code = compile("\n".join(source), f"<fieldgate compiled {parent.name}>", "exec")
         exec(code, namespace)  # the source above holds schema names and nothing from a request
         return Shape(parent.name, namespace["build"], steps)
