@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -20,7 +20,7 @@ from fieldgate.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from fieldgate.authz.explain import ExplainRow
+    from fieldgate.authz.explain import DataSubject, ExplainRow, SubjectRow
     from fieldgate.authz.keyring import Keyring
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="fieldgate gateway")
@@ -518,12 +518,28 @@ def policy_explain(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="table or json")
     ] = OutputFormat.TABLE,
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            help="a data subject (username or user id, read from the database): add the "
+            "outcome on their rows after consent, guardian, Do-Not-Track and cross-border "
+            "gates (with a user's role, the subject is the caller)"
+        ),
+    ] = None,
+    dnt: Annotated[
+        bool, typer.Option("--dnt", help="the request sends DNT: 1 or Sec-GPC: 1 (with --subject)")
+    ] = False,
+    partner_region: Annotated[
+        str | None,
+        typer.Option(help="the partner's region, e.g. SG (default CN; with --subject)"),
+    ] = None,
 ) -> None:
     """Show, field by field, what the roles would see and the rule that decided it."""
     from fieldgate.authz.explain import (
         effective_purpose,
         explain,
         explain_operation,
+        explain_subject,
         parse_operation,
         synthetic_principal,
     )
@@ -559,6 +575,26 @@ def policy_explain(
             rows = explain_operation(schema, catalog, policy, role, purpose, operation, fragments)
     except BadUserInput as exc:
         fail(exc.message, 2)
+    person: DataSubject | None = None
+    outcomes: list[SubjectRow] | None = None
+    if subject is None:
+        if dnt or partner_region is not None:
+            fail("--dnt and --partner-region describe a request about a --subject", 2)
+    else:
+        person = _data_subject(subject)
+        try:
+            outcomes = explain_subject(
+                catalog,
+                policy,
+                role,
+                purpose,
+                [row.field for row in rows],
+                person,
+                do_not_track=dnt,
+                partner_region=partner_region,
+            )
+        except BadUserInput as exc:
+            fail(exc.message, 2)
     declarable = used is None or policy.may_declare(role, used)
     if not declarable:
         typer.echo(
@@ -567,42 +603,111 @@ def policy_explain(
             err=True,
         )
     if output_format is OutputFormat.JSON:
-        document = {
+        document: dict[str, Any] = {
             "policy": policy.version,
             "roles": sorted(set(role)),
             "purpose": used,
             "declarable": declarable,
             "fields": [asdict(row) for row in rows],
         }
+        if person is not None and outcomes is not None:
+            document["subject"] = {
+                **_subject_summary(person),
+                "doNotTrack": dnt,
+                "partnerRegion": partner_region,
+            }
+            for field, outcome in zip(document["fields"], outcomes, strict=True):
+                field["subject"] = {k: v for k, v in asdict(outcome).items() if k != "field"}
         typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return
     typer.echo(
         f"policy {policy.version}, roles {', '.join(sorted(set(role)))}, purpose {used or 'none'}",
         err=True,
     )
-    typer.echo(_explain_table(rows))
+    if person is not None:
+        facts = person.facts
+        parts = [
+            f"subject {person.username} (id {person.id}): {_age_group(person)}",
+            f"consents in effect: {', '.join(sorted(facts.consents)) or 'none'}",
+        ]
+        if facts.asked - facts.consents:
+            parts.append(f"not in effect: {', '.join(sorted(facts.asked - facts.consents))}")
+        if dnt:
+            parts.append("DNT")
+        if partner_region:
+            parts.append(f"partner region {partner_region.upper()}")
+        typer.echo("; ".join(parts), err=True)
+    typer.echo(_explain_table(rows, outcomes))
 
 
-def _explain_table(rows: Sequence[ExplainRow]) -> str:
-    def cell(value: str | None) -> str:
+def _data_subject(who: str) -> DataSubject:
+    """The data subject ``who`` (username or id) and their facts, from the database."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fieldgate.authz.explain import load_data_subject
+    from fieldgate.db import create_engine
+    from fieldgate.errors import BadUserInput
+
+    async def run() -> DataSubject:
+        engine = create_engine(Settings().database_url)
+        try:
+            async with engine.connect() as connection:
+                return await load_data_subject(connection, who, datetime.now(UTC).date())
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except BadUserInput as exc:
+        fail(exc.message, 2)
+    except (SQLAlchemyError, OSError):
+        fail("cannot read the data subject: is the database reachable and upgraded?")
+
+
+def _age_group(person: DataSubject) -> str:
+    facts = person.facts
+    return "child under 14" if facts.child else "minor" if facts.minor else "adult"
+
+
+def _subject_summary(person: DataSubject) -> dict[str, object]:
+    facts = person.facts
+    return {
+        "id": person.id,
+        "username": person.username,
+        "age": _age_group(person),
+        "consents": sorted(facts.consents),
+        "notInEffect": sorted(facts.asked - facts.consents),  # a minor's, without a guardian
+    }
+
+
+def _explain_table(rows: Sequence[ExplainRow], outcomes: Sequence[SubjectRow] | None = None) -> str:
+    def cell(value: object) -> str:
         return "-" if value is None else str(value)
 
-    return table(
-        ("field", "level", "other rows", "own rows", "assigned", "mask", "reason", "rule"),
-        (
-            (
-                row.field,
-                row.level,
-                row.other,
-                cell(row.owner),
-                cell(row.assigned),
-                cell(row.strategy),
-                cell(row.reason),
-                row.rule,
-            )
-            for row in rows
-        ),
-    )
+    headers = ["field", "level", "other rows", "own rows", "assigned", "mask", "reason"]
+    if outcomes is not None:
+        headers += ["subject", "subject level", "subject reason", "audited"]
+    lines = []
+    for index, row in enumerate(rows):
+        line = [
+            row.field,
+            str(row.level),
+            str(row.other),
+            cell(row.owner),
+            cell(row.assigned),
+            cell(row.strategy),
+            cell(row.reason),
+        ]
+        if outcomes is not None:
+            outcome = outcomes[index]
+            line += [
+                str(outcome.disclosure),
+                str(outcome.level),
+                cell(outcome.reason),
+                "yes" if outcome.audited else "no",
+            ]
+        lines.append([*line, row.rule])
+    return table([*headers, "rule"], lines)
 
 
 @schema_app.command("print")

@@ -1,4 +1,5 @@
-"""The data subject's say in each decision: consent, Do-Not-Track, minors, cross-border.
+"""The data subject's say in each decision: consent, Do-Not-Track, minors, cross-border,
+and children, whose data is SENSITIVE whatever its field's level.
 
 Gates are compiled once per request from the principal, the purpose and the request's
 Do-Not-Track signal; per row they need only the row's data subject and that subject's
@@ -12,9 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fieldgate.authz.classification import Level
 from fieldgate.authz.decisions import DenialReason
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.authz.purposes import PurposeVocabulary
@@ -57,33 +59,47 @@ class SubjectFacts:
 
 
 NO_FACTS = SubjectFacts(frozenset(), frozenset())
+UNKNOWN_SUBJECT = SubjectFacts(frozenset(), frozenset(), minor=True, child=True)
+"""The facts of a subject that could not be found: no consent in effect, and the care a
+child's data gets (fail closed)."""
+
+
+def subject_level(level: Level, facts: SubjectFacts) -> Level:
+    """The level a subject's value is treated at: a child's PERSONAL data is SENSITIVE."""
+    return Level.SENSITIVE if facts.child and level is Level.PERSONAL else level
+
+
+# Users left-joined to their active consents: one row per (subject, active consent).
+_FACTS = (
+    select(users.c.id, users.c.birth_date, consents.c.purpose, consents.c.guardian_consent)
+    .select_from(
+        users.outerjoin(
+            consents,
+            and_(consents.c.user_id == users.c.id, consents.c.withdrawn_at.is_(None)),
+        )
+    )
+    .where(users.c.id.in_(bindparam("subjects", expanding=True)))
+)
 
 
 async def load_subject_facts(
     connection: AsyncConnection, subject_ids: Sequence[int], today: date
 ) -> dict[int, SubjectFacts]:
-    """Facts of many subjects in one query (users left-joined to their active consents)."""
-    statement = (
-        select(users.c.id, users.c.birth_date, consents.c.purpose, consents.c.guardian_consent)
-        .select_from(
-            users.outerjoin(
-                consents,
-                and_(consents.c.user_id == users.c.id, consents.c.withdrawn_at.is_(None)),
-            )
-        )
-        .where(users.c.id.in_(list(subject_ids)))
-    )
+    """Facts of many subjects in one query (a statement built once, rows read as tuples:
+    this runs for every page that may disclose a PERSONAL value in FULL)."""
+    result = await connection.execute(_FACTS, {"subjects": list(subject_ids)})
     asked: dict[int, set[str]] = {}
     guarded: dict[int, set[str]] = {}
     ages: dict[int, int | None] = {}
-    for row in (await connection.execute(statement)).all():
-        ages[row.id] = age_on(row.birth_date, today)
-        asked.setdefault(row.id, set())
-        guarded.setdefault(row.id, set())
-        if row.purpose is not None:
-            asked[row.id].add(row.purpose)
-            if row.guardian_consent:
-                guarded[row.id].add(row.purpose)
+    for subject, born, purpose, guardian in result:
+        if subject not in ages:
+            ages[subject] = age_on(born, today)
+            asked[subject] = set()
+            guarded[subject] = set()
+        if purpose is not None:
+            asked[subject].add(purpose)
+            if guardian:
+                guarded[subject].add(purpose)
     facts = {}
     for subject, age in ages.items():
         minor = age is not None and age < ADULT_AGE

@@ -5,10 +5,17 @@ plain ``dict`` read by the default resolver; FULL values are copied as they are,
 values go through their strategy's function, DENIED values are absent (their columns were
 never read). Every denial is counted per selection so that one error, not one per value,
 reports it.
+
+The data subject's facts (consents, age) are loaded only for pages that need them: pages
+the request's gates apply to, and pages that may disclose a PERSONAL value in FULL, since a
+child's (under 14) data is SENSITIVE whatever its field's level, and every FULL disclosure
+of it is audited like a SENSITIVE one. Pages resolved together (a relation under many
+parent rows) share one query.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +24,7 @@ from graphql import GraphQLError
 from graphql.pyutils import Path
 
 from fieldgate.authz.conditions import SUBJECT_KEY, ConditionsOf
-from fieldgate.authz.consent import RowGates, SubjectFacts, subjects_of
+from fieldgate.authz.consent import UNKNOWN_SUBJECT, RowGates, SubjectFacts, subjects_of
 from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome
 from fieldgate.authz.masking import MaskFunction, MaskStrategy
 from fieldgate.authz.plans import INDEX, PathKey, Plan, Producer
@@ -57,6 +64,11 @@ class _Shaper:
     denied: list[tuple[str, Outcome]] = field(default_factory=list)
     audited_full: list[str] = field(default_factory=list)
     gated: list[tuple[str, str]] = field(default_factory=list)
+    # PERSONAL attributes FULL on every row: audited on a child's rows
+    child_full: list[tuple[str, str]] = field(default_factory=list)
+    # conditional rules whose FULL is audited: on SENSITIVE fields, or on a child's rows
+    watched: frozenset[str] = frozenset()
+    needs_facts: bool = False
     relations: frozenset[str] = frozenset()
 
 
@@ -68,8 +80,8 @@ class DisclosureContext:
     """One request's disclosure: shapes rows by the plan and gathers what it withheld.
 
     Besides shaping, it records for the audit trail which data subjects each FULL
-    disclosure of a SENSITIVE coordinate and each denial concerned (``audited``): one
-    entry per (coordinate, outcome), never a value.
+    disclosure of a SENSITIVE coordinate (or of a child's PERSONAL one) and each denial
+    concerned (``audited``): one entry per (coordinate, outcome), never a value.
     """
 
     def __init__(
@@ -91,7 +103,9 @@ class DisclosureContext:
         ``encrypted``: coordinates stored encrypted, opened with ``decrypt`` only when read
         (a column is read only when the plan may disclose it); ``gates``: the request's
         consent, Do-Not-Track and cross-border conditions, applied to the ``personal``
-        coordinates of each row with the subject facts ``load_facts`` returns."""
+        coordinates of each row with the subject facts ``load_facts`` returns; those facts
+        also tell which subjects are children, whose ``personal`` values that are not
+        ``sensitive`` are audited as SENSITIVE ones when disclosed in FULL."""
         self.plan = plan
         self.conditions_of = conditions_of
         self.masks = masks
@@ -100,13 +114,24 @@ class DisclosureContext:
         self.encrypted_coordinates = frozenset(encrypted)
         self.decrypt = decrypt
         self.personal_coordinates = frozenset(personal)
+        # PERSONAL level: SENSITIVE for a child's data
+        self.child_sensitive = self.personal_coordinates - self.sensitive_coordinates
         self.gates = gates if gates is not None and gates.active else None
         self.load_facts = load_facts
         self.facts: dict[int, SubjectFacts] = {}
+        self._wanted: set[int] = set()
+        self._loading: asyncio.Future[None] | None = None
         self._shapers: dict[PathKey, _Shaper] = {}
         self._denials: dict[tuple[PathKey, str, str | None], _Denial] = {}
         self.masked_coordinates: set[str] = set()
         self.audited: dict[tuple[str, Disclosure], set[int]] = {}
+
+    def ignore_subjects(self) -> None:
+        """Ask no data subject anything: no gates, no child's data. Only a benchmark calls
+        this, to measure what asking costs; no request can."""
+        self.gates = None
+        self.child_sensitive = frozenset()
+        self._shapers.clear()
 
     # -- shaping ------------------------------------------------------------------------
     def producer(self, path: Path) -> Producer:
@@ -122,6 +147,8 @@ class DisclosureContext:
             return shaper
         shaper = _Shaper()
         relations = set()
+        watched = set()
+        child_sensitive = self.child_sensitive
         for attribute, rule in producer.rules.items():
             coordinate = rule.coordinate
             if coordinate in self.encrypted_coordinates:
@@ -132,6 +159,12 @@ class DisclosureContext:
                 relations.add(attribute)
             elif not rule.is_static:
                 shaper.conditional.append((attribute, rule))
+                if coordinate in self.sensitive_coordinates or (
+                    coordinate in child_sensitive
+                    and any(o.disclosure is Disclosure.FULL for o in rule.possible())
+                ):
+                    watched.add(coordinate)
+                    shaper.needs_facts |= coordinate in child_sensitive
             elif rule.default.disclosure is Disclosure.MASKED:
                 strategy = rule.default.strategy
                 assert strategy is not None
@@ -140,6 +173,8 @@ class DisclosureContext:
                 shaper.denied.append((attribute, rule.default))
             elif coordinate in self.sensitive_coordinates:
                 shaper.audited_full.append(coordinate)
+            elif coordinate in child_sensitive:
+                shaper.child_full.append((attribute, coordinate))
             if (
                 self.gates is not None
                 and coordinate in self.personal_coordinates
@@ -148,6 +183,8 @@ class DisclosureContext:
             ):
                 shaper.gated.append((attribute, coordinate))
         shaper.relations = frozenset(relations)
+        shaper.watched = frozenset(watched)
+        shaper.needs_facts |= bool(shaper.gated or shaper.child_full)
         self._shapers[producer.key] = shaper
         return shaper
 
@@ -166,19 +203,43 @@ class DisclosureContext:
 
     async def disclose(self, path: Path, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Disclose ``rows`` produced at ``path``, loading their subjects' facts if needed."""
-        if self.gates is not None and rows and self._shaper(self.producer(path)).gated:
-            missing = [s for s in subjects_of(rows) if s not in self.facts]
-            if missing:
-                if self.load_facts is None:
-                    raise FieldgateError("subject facts cannot be loaded")
-                self.facts.update(await self.load_facts(missing))
+        if rows and self._shaper(self.producer(path)).needs_facts:
+            await self._know(subjects_of(rows))
         return self.shape(path, rows)
+
+    async def _know(self, subjects: list[int]) -> None:
+        """Load the facts of ``subjects`` not known yet. Calls made together (the pages of a
+        relation under each parent row) join one batch: one query, never one per row."""
+        while True:
+            missing = [s for s in subjects if s not in self.facts]
+            if not missing:
+                return
+            if self.load_facts is None:
+                raise FieldgateError("subject facts cannot be loaded")
+            self._wanted.update(missing)
+            if self._loading is None:
+                self._loading = asyncio.ensure_future(self._load_wanted(self.load_facts))
+            # shielded: one caller cancelled does not cancel the batch the others wait for
+            await asyncio.shield(self._loading)
+
+    async def _load_wanted(self, load_facts: LoadFacts) -> None:
+        await asyncio.sleep(0)  # one turn of the loop: pages resolved together join in
+        wanted = sorted(self._wanted)
+        self._wanted.clear()
+        try:
+            loaded = await load_facts(wanted)
+        finally:
+            self._loading = None
+        for subject in wanted:  # a subject not found is known as such: fail closed
+            self.facts[subject] = loaded.get(subject, UNKNOWN_SUBJECT)
 
     def shape(self, path: Path, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Disclose ``rows`` produced at ``path`` (a resolver's ``info.path``)."""
         producer = self.producer(path)
         shaper = self._shaper(producer)
         gates, gated = self.gates, shaper.gated
+        watched, child_full = shaper.watched, shaper.child_full
+        sensitive = self.sensitive_coordinates
         withheld: set[int] = set()
         shaped: list[dict[str, Any]] = []
         decrypted, masked, conditional = shaper.decrypted, shaper.masked, shaper.conditional
@@ -197,13 +258,14 @@ class DisclosureContext:
                 if value is not None:
                     values[attribute] = mask(value)
                     self.masked_coordinates.add(coordinate)
+            full: list[tuple[str, str]] = []
             if conditional:
                 conditions = self.conditions_of(values)
                 for attribute, rule in conditional:
                     outcome = rule.outcome_for(conditions)
                     if outcome.disclosure is Disclosure.FULL:
-                        if rule.coordinate in self.sensitive_coordinates:
-                            self._note(rule.coordinate, Disclosure.FULL, values)
+                        if rule.coordinate in watched:
+                            full.append((attribute, rule.coordinate))
                         continue
                     value = values.pop(attribute, None)
                     if outcome.disclosure is Disclosure.MASKED:
@@ -214,20 +276,32 @@ class DisclosureContext:
                     else:
                         self._deny(producer, path, index, attribute, outcome, 1)
                         self._note(rule.coordinate, Disclosure.DENIED, values)
-            if gated:
-                assert gates is not None
+            if gated or child_full or full:
                 subject = values.get(SUBJECT_KEY)
                 facts = self.facts.get(subject) if subject is not None else None
-                for attribute, coordinate in gated:
-                    if attribute not in values:
-                        continue
-                    reason = gates.reason(coordinate, subject, facts)
-                    if reason is not None:
-                        del values[attribute]
-                        outcome = Outcome(Disclosure.DENIED, reason=reason, rule="data subject")
-                        self._deny(producer, path, index, attribute, outcome, 1)
-                        self._note(coordinate, Disclosure.DENIED, values)
-                        withheld.add(index)
+                if gated:
+                    assert gates is not None
+                    for attribute, coordinate in gated:
+                        if attribute not in values:
+                            continue
+                        reason = gates.reason(coordinate, subject, facts)
+                        if reason is not None:
+                            del values[attribute]
+                            outcome = Outcome(Disclosure.DENIED, reason=reason, rule="data subject")
+                            self._deny(producer, path, index, attribute, outcome, 1)
+                            self._note(coordinate, Disclosure.DENIED, values)
+                            withheld.add(index)
+                # what the gates left of the FULL values: audited when SENSITIVE, and a
+                # child's PERSONAL data is (facts never loaded count as a child's: fail closed)
+                child = subject is not None and (facts is None or facts.child)
+                for attribute, coordinate in full:
+                    if attribute in values and (coordinate in sensitive or child):
+                        self._note(coordinate, Disclosure.FULL, values)
+                if child and child_full:
+                    assert subject is not None
+                    for attribute, coordinate in child_full:
+                        if attribute in values:
+                            self._subjects(coordinate, Disclosure.FULL).add(subject)
             shaped.append(values)
         if rows and (shaper.audited_full or shaper.denied):
             subjects = {

@@ -4,12 +4,17 @@ The rows come from the same ``decide_field`` the gateway runs, for a synthetic p
 holding the roles: one row per field coordinate with its disclosure on other rows, on the
 caller's own rows and on tickets assigned to the caller, and the casbin line (or the
 classification's or purpose's reason) that decided it.
+
+With a data subject, each field also gets the outcome on that subject's rows after the
+per-row gates the gateway applies (consent, guardian consent, Do-Not-Track, cross-border),
+and the level the subject's value is treated at (a child's PERSONAL data is SENSITIVE).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 
 from graphql import (
     DirectiveNode,
@@ -24,8 +29,18 @@ from graphql import (
     visit,
 )
 from graphql.language.visitor import REMOVE
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fieldgate.authz.classification import Catalog, Classification, Level
+from fieldgate.authz.consent import (
+    MAINLAND,
+    UNKNOWN_SUBJECT,
+    SubjectFacts,
+    compile_gates,
+    load_subject_facts,
+    subject_level,
+)
 from fieldgate.authz.decisions import (
     RIGHTS,
     DenialReason,
@@ -39,13 +54,17 @@ from fieldgate.authz.plans import compile_plan
 from fieldgate.authz.policy import ANONYMOUS_ROLE, Policy, RowCondition
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.errors import BadUserInput
+from fieldgate.models import User
 
 USER_ROLE = "user"
 PARTNER_ROLES = frozenset({"logistics", "payment", "merchant", "analytics"})
 """The roles partners hold (``Partner.kind``); every other named role is a staff role."""
 
+_ANY_ROWS = frozenset({RowCondition.ANY})
 _OWNER_ROWS = frozenset({RowCondition.ANY, RowCondition.OWNER})
 _ASSIGNED_ROWS = frozenset({RowCondition.ANY, RowCondition.ASSIGNED})
+
+users = User.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,3 +253,104 @@ def _decided_by(labelled: list[tuple[str, Outcome]]) -> str:
     parts = [default.rule]
     parts += [f"{label}: {o.rule}" for label, o in rest if o.rule != default.rule]
     return "; ".join(parts)
+
+
+# -- one data subject ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class DataSubject:
+    """The user a subject explanation is about, with the facts the gateway would load."""
+
+    id: int
+    username: str
+    facts: SubjectFacts
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRow:
+    """The disclosure of one field on one data subject's rows, after the per-row gates.
+
+    The rows are the subject's own for a user's roles (the subject is then the caller),
+    rows neither owned nor assigned for any other principal. ``level`` is the level the
+    subject's value is treated at, ``reason`` why it is withheld (a gate's reason, or the
+    field's own), ``audited`` whether a FULL disclosure of it is recorded in the audit trail.
+    """
+
+    field: str
+    level: Level
+    disclosure: Disclosure
+    reason: DenialReason | None
+    audited: bool
+
+
+async def load_data_subject(connection: AsyncConnection, who: str, today: date) -> DataSubject:
+    """The user named ``who`` (a username, or else a user id) and their facts on ``today``."""
+    found = (
+        await connection.execute(
+            select(users.c.id, users.c.username).where(users.c.username == who)
+        )
+    ).first()
+    if found is None and who.isdigit():
+        found = (
+            await connection.execute(
+                select(users.c.id, users.c.username).where(users.c.id == int(who))
+            )
+        ).first()
+    if found is None:
+        raise BadUserInput(f"unknown data subject {who} (no user of that name or id)")
+    facts = await load_subject_facts(connection, [found.id], today)
+    return DataSubject(found.id, found.username, facts.get(found.id, UNKNOWN_SUBJECT))
+
+
+def explain_subject(
+    catalog: Catalog,
+    policy: Policy,
+    roles: Iterable[str],
+    purpose: str | None,
+    fields: Iterable[str],
+    subject: DataSubject,
+    *,
+    do_not_track: bool = False,
+    partner_region: str | None = None,
+) -> list[SubjectRow]:
+    """One row per field of ``fields``: its outcome on ``subject``'s rows, as served.
+
+    ``do_not_track`` is the request's ``DNT``/``Sec-GPC`` signal (it concerns the caller's
+    own data, so a user's roles only); ``partner_region`` the partner's region (default CN).
+    """
+    principal = synthetic_principal(policy, roles)
+    if partner_region is not None and principal.kind is not PrincipalKind.PARTNER:
+        raise BadUserInput("a partner region applies to partner roles only")
+    if principal.kind is PrincipalKind.USER:
+        principal = replace(principal, id=subject.id)  # a user reads only their own rows
+    elif principal.kind is PrincipalKind.PARTNER:
+        principal = replace(principal, partner_region=(partner_region or MAINLAND).upper())
+    purpose = effective_purpose(policy, principal, purpose)
+    gates = compile_gates(principal, purpose, policy.vocabulary, do_not_track=do_not_track)
+    rows_of_subject = _OWNER_ROWS if principal.kind is PrincipalKind.USER else _ANY_ROWS
+    facts = subject.facts
+    explained = []
+    for coordinate in fields:
+        classification = catalog.classifications.get(coordinate)
+        if classification is None:
+            raise BadUserInput(f"unclassified field {coordinate}")
+        outcome = decide_field(classification, principal, purpose, policy).outcome_for(
+            rows_of_subject
+        )
+        reason = outcome.reason
+        gated = classification.is_personal and not classification.relation
+        if gated and outcome.disclosure is not Disclosure.DENIED and gates.active:
+            reason = gates.reason(coordinate, subject.id, facts)
+        disclosure = outcome.disclosure if reason is None else Disclosure.DENIED
+        level = subject_level(classification.level, facts)
+        explained.append(
+            SubjectRow(
+                field=coordinate,
+                level=level,
+                disclosure=disclosure,
+                reason=reason,
+                audited=disclosure is Disclosure.FULL
+                and level is Level.SENSITIVE
+                and not classification.relation,
+            )
+        )
+    return explained

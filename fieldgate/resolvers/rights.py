@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, exists, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
@@ -131,29 +131,31 @@ async def grant_consent(
     user_id = require_user(info)
     purpose = _consentable(purpose)
     async with info.context.services.engine.begin() as conn:
-        birth = await conn.scalar(select(users.c.birth_date).where(users.c.id == user_id))
+        # the user's row locked (PostgreSQL): grants of one user run one after the other
+        birth = await conn.scalar(
+            select(users.c.birth_date).where(users.c.id == user_id).with_for_update()
+        )
         minor = (age_on(birth, _now().date()) or 99) < 18
         guardian = (guardian_name or "").strip() or None
         if guardian is not None and not minor:
             raise BadUserInput("a guardian consents only for a minor", argument="guardianName")
-        active = await conn.scalar(
-            select(consents.c.id).where(
-                consents.c.user_id == user_id,
-                consents.c.purpose == purpose,
-                consents.c.withdrawn_at.is_(None),
-            )
+        active = exists().where(
+            consents.c.user_id == user_id,
+            consents.c.purpose == purpose,
+            consents.c.withdrawn_at.is_(None),
         )
-        if active is not None:
+        # inserted only if none is active, in one statement (SQLite has no row locks)
+        granted = select(
+            literal(user_id),
+            literal(purpose),
+            literal(_now(), consents.c.granted_at.type),
+            literal(guardian is not None),
+            literal(guardian, consents.c.guardian_name.type),
+        ).where(~active)
+        columns = ["user_id", "purpose", "granted_at", "guardian_consent", "guardian_name"]
+        inserted = await conn.execute(insert(consents).from_select(columns, granted))
+        if inserted.rowcount != 1:
             raise Conflict(f"consent to {purpose} is already active", argument="purpose")
-        await conn.execute(
-            insert(consents).values(
-                user_id=user_id,
-                purpose=purpose,
-                granted_at=_now(),
-                guardian_consent=guardian is not None,
-                guardian_name=guardian,
-            )
-        )
         _audit(info, [_consent_event(info, user_id, purpose, ConsentChange.GRANTED)])
         return await _consent_rows(conn, user_id)
 

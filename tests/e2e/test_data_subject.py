@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, inspect, select, text
 
+from fieldgate.authz.audit_chain import load_audit_key
+from fieldgate.authz.audit_store import audit_events, audit_subjects
+from fieldgate.authz.audit_verify import verify_trail
 from fieldgate.authz.consent import age_on
+from fieldgate.authz.masking import MaskStrategy
 from fieldgate.models import Consent, Order, User
 from tests.gateway import Gateway
 
@@ -266,6 +272,8 @@ async def test_close_my_account(gateway: Gateway) -> None:
         'contactEmail: "leaving@163.com"}) { id } }',
         token=token,
     )
+    me = (await gateway.gql("query Before { me { id phone } }", token=token))["data"]["me"]
+    leaving = int(me["id"])  # reading one's phone (SENSITIVE) puts an event on the trail
     finance = await gateway.token("finance1")
     totals = (
         "query @purpose(name: ORDER_FULFILLMENT) { orders(first: 100, after: null) { totalCount } }"
@@ -300,6 +308,25 @@ async def test_close_my_account(gateway: Gateway) -> None:
         f'mutation {{ login(username: "{name}", password: "a long password") }}'
     )
     assert login["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+    # the audit trail is intact: the erasure left every event and link as it was, and is
+    # itself on the trail (by user id, with no value)
+    writer = gateway.services.audit
+    assert writer is not None
+    await asyncio.wait_for(writer.flush(), 10)
+    key = load_audit_key(gateway.services.settings, create=False)
+    verified = await verify_trail(gateway.services.engine, key)
+    assert verified.ok, (verified.broken_at, verified.problem)
+    about = await rows(
+        gateway,
+        select(audit_events.c.kind, audit_events.c.detail, audit_events.c.operation_name)
+        .join(audit_subjects, audit_subjects.c.seq == audit_events.c.seq)
+        .where(audit_subjects.c.user_id == leaving),
+    )
+    kinds = [(r.kind, r.operation_name) for r in about]
+    assert ("disclosure", "Before") in kinds  # read before the erasure, kept
+    erasures = [r.detail for r in about if r.kind == "rights_request"]
+    assert erasures == ['{"fields":[],"request":"ERASURE"}']
 
 
 async def test_do_not_track_records_no_tracking_data(gateway: Gateway) -> None:
@@ -346,3 +373,132 @@ async def test_a_database_error_mid_way_changes_nothing(gateway: Gateway) -> Non
     # the devices deleted before the failure are back: one transaction, rolled back
     assert (await rows(gateway, owned))[0][0] == before
     assert (await gateway.gql("{ me { username } }", token=bob))["data"]["me"]["username"] == "bob"
+
+
+PROFILE = (
+    "query Recommend @purpose(name: PERSONALISATION) { me { gender jobTitle company education } }"
+)
+PROFILE_FIELDS = {"User.gender", "User.jobTitle", "User.company", "User.education"}
+
+
+async def active_consent(gateway: Gateway, token: str, purpose: str) -> None:
+    """Make sure the caller's consent to ``purpose`` is active (granting it if needed)."""
+    mine = await gateway.gql("{ myConsents { purpose active } }", token=token)
+    if {"purpose": purpose, "active": True} not in mine["data"]["myConsents"]:
+        granted = await gateway.gql(
+            "mutation($p: String!) { grantConsent(purpose: $p) { purpose } }",
+            {"p": purpose},
+            token=token,
+        )
+        assert granted.get("errors") is None, granted
+
+
+async def test_do_not_track_withholds_ones_own_profile_from_personalisation(
+    gateway: Gateway,
+) -> None:
+    alice = await gateway.token("alice")
+    await active_consent(gateway, alice, "PERSONALISATION")
+    me = int((await gateway.gql("{ me { id } }", token=alice))["data"]["me"]["id"])
+    stored = (
+        await rows(
+            gateway,
+            select(users.c.gender, users.c.job_title, users.c.company, users.c.education).where(
+                users.c.id == me
+            ),
+        )
+    )[0]
+    tracked = await gateway.gql(PROFILE, token=alice)
+    assert tracked.get("errors") is None, tracked
+    profile = tracked["data"]["me"]
+    assert profile["gender"], "the named demo users have a gender"
+    assert (
+        profile["gender"],
+        profile["jobTitle"],
+        profile["company"],
+        profile["education"],
+    ) == tuple(stored)  # FULL: the stored values
+    for header in ({"dnt": "1"}, {"sec-gpc": "1"}):
+        withheld = await gateway.gql(PROFILE, token=alice, headers=header)
+        assert withheld["data"]["me"] == dict.fromkeys(profile), header
+        reasons = {e["extensions"]["field"]: e["extensions"]["reason"] for e in withheld["errors"]}
+        assert reasons == dict.fromkeys(PROFILE_FIELDS, "DO_NOT_TRACK"), header
+        assert withheld["extensions"]["disclosure"]["denied"] == sorted(PROFILE_FIELDS)
+    # DNT: 0 is no signal
+    assert (await gateway.gql(PROFILE, token=alice, headers={"dnt": "0"}))["data"] == {
+        "me": profile
+    }
+
+    # another principal's request is unaffected: bob's, and a partner's that sends DNT itself
+    # (it keeps the partner's own data out, not alice's)
+    bob = await gateway.token("bob")
+    await active_consent(gateway, bob, "PERSONALISATION")
+    bobs = await gateway.gql(PROFILE, token=bob)
+    assert bobs.get("errors") is None and bobs["data"]["me"]["gender"], bobs
+    analytics = await gateway.gql(
+        "query @purpose(name: ANALYTICS) { users(first: 100) { edges { node { id gender } } } }",
+        as_="insight-1",
+        headers={"dnt": "1"},
+    )
+    pseudonym = gateway.services.masks(MaskStrategy.PSEUDONYM)(str(me))
+    genders = {e["node"]["id"]: e["node"]["gender"] for e in analytics["data"]["users"]["edges"]}
+    assert genders[pseudonym] == profile["gender"]
+    assert "DO_NOT_TRACK" not in {e["extensions"]["reason"] for e in analytics.get("errors", [])}
+
+
+async def consent_state(gateway: Gateway, user_id: int) -> tuple[list[Any], int]:
+    """The user's consent rows, every column, and how many consent changes the trail holds."""
+    writer = gateway.services.audit
+    assert writer is not None
+    await asyncio.wait_for(writer.flush(), 10)
+    held = await rows(
+        gateway, select(consents).where(consents.c.user_id == user_id).order_by(consents.c.id)
+    )
+    changes = await rows(
+        gateway,
+        select(func.count())
+        .select_from(audit_events.join(audit_subjects, audit_subjects.c.seq == audit_events.c.seq))
+        .where(audit_events.c.kind == "consent_change", audit_subjects.c.user_id == user_id),
+    )
+    return held, changes[0][0]
+
+
+async def test_consent_conflicts_are_coded_and_change_nothing(gateway: Gateway) -> None:
+    name = f"conflicted_{secrets.token_hex(4)}"
+    token = (
+        await gateway.gql(
+            "mutation($i: RegisterInput!) { register(input: $i) }",
+            {"i": {"username": name, "password": "a long password"}},
+        )
+    )["data"]["register"]
+    me = int((await gateway.gql("{ me { id } }", token=token))["data"]["me"]["id"])
+    grant = 'mutation { grantConsent(purpose: "RESEARCH") { purpose active } }'
+    withdraw = 'mutation { withdrawConsent(purpose: "RESEARCH") { purpose active } }'
+    assert (await gateway.gql(grant, token=token)).get("errors") is None
+    granted = await consent_state(gateway, me)
+    assert len(granted[0]) == 1 and granted[1] == 1
+
+    again = await gateway.gql(grant, token=token)  # granting twice
+    assert again["data"] is None
+    assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
+    never = await gateway.gql(  # withdrawing a consent never given
+        'mutation { withdrawConsent(purpose: "MARKETING") { purpose } }', token=token
+    )
+    assert never["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert await consent_state(gateway, me) == granted
+
+    assert (await gateway.gql(withdraw, token=token)).get("errors") is None
+    withdrawn = await consent_state(gateway, me)
+    assert withdrawn[1] == 2 and withdrawn[0][0].withdrawn_at is not None
+    twice = await gateway.gql(withdraw, token=token)  # withdrawing one no longer active
+    assert twice["data"] is None
+    assert twice["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert await consent_state(gateway, me) == withdrawn
+
+    # four grants at once: one is recorded, the others are conflicts
+    racing = 'mutation { grantConsent(purpose: "PERSONALISATION") { purpose } }'
+    answers = await asyncio.gather(*(gateway.gql(racing, token=token) for _ in range(4)))
+    codes = sorted(a["errors"][0]["extensions"]["code"] if "errors" in a else "OK" for a in answers)
+    assert codes == ["CONFLICT", "CONFLICT", "CONFLICT", "OK"]
+    held, changes = await consent_state(gateway, me)
+    assert [r.purpose for r in held if r.withdrawn_at is None] == ["PERSONALISATION"]
+    assert changes == 3

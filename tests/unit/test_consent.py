@@ -6,11 +6,14 @@ from datetime import date
 
 import pytest
 
+from fieldgate.authz.classification import Level
 from fieldgate.authz.consent import (
     CROSS_BORDER,
+    UNKNOWN_SUBJECT,
     SubjectFacts,
     age_on,
     compile_gates,
+    subject_level,
 )
 from fieldgate.authz.decisions import DenialReason
 from fieldgate.authz.principal import Principal, PrincipalKind
@@ -85,3 +88,27 @@ def test_cross_border(vocabulary: PurposeVocabulary) -> None:
     )
     assert gates.reason("Order.buyerPhone", 7, ADULT) is None
     assert not compile_gates(home, "DELIVERY", vocabulary, do_not_track=False).active
+
+
+def test_a_childs_personal_data_is_sensitive() -> None:
+    child = SubjectFacts(frozenset(), frozenset(), minor=True, child=True)
+    teen = SubjectFacts(frozenset(), frozenset(), minor=True)
+    assert subject_level(Level.PERSONAL, child) is Level.SENSITIVE
+    assert subject_level(Level.SENSITIVE, child) is Level.SENSITIVE
+    assert subject_level(Level.INTERNAL, child) is Level.INTERNAL  # ids stay what they are
+    assert subject_level(Level.PUBLIC, child) is Level.PUBLIC
+    assert subject_level(Level.PERSONAL, teen) is Level.PERSONAL
+    assert subject_level(Level.PERSONAL, ADULT) is Level.PERSONAL
+
+
+def test_a_subject_not_found_gets_the_most_care(vocabulary: PurposeVocabulary) -> None:
+    assert subject_level(Level.PERSONAL, UNKNOWN_SUBJECT) is Level.SENSITIVE
+    marketing = compile_gates(STAFF, "MARKETING", vocabulary, do_not_track=False)
+    assert marketing.reason("User.email", 7, UNKNOWN_SUBJECT) is DenialReason.CONSENT_REQUIRED
+    abroad = Principal(
+        kind=PrincipalKind.PARTNER, id=5, roles=frozenset({"logistics"}), partner_region="SG"
+    )
+    gates = compile_gates(abroad, "DELIVERY", vocabulary, do_not_track=False)
+    assert gates.reason("Order.buyerPhone", 7, UNKNOWN_SUBJECT) is (
+        DenialReason.CROSS_BORDER_CONSENT_REQUIRED
+    )

@@ -321,7 +321,7 @@ def test_row_scopes_of_several_roles_combine(packaged: Policy) -> None:
 
 DECLARABLE = {
     "anonymous": set(),
-    "user": {"RIGHTS", "ACCOUNT", "LEARNING"},
+    "user": {"RIGHTS", "ACCOUNT", "LEARNING", "PERSONALISATION"},
     "support_agent": {"CUSTOMER_SUPPORT"},
     "finance": {"ORDER_FULFILLMENT", "PAYMENT", "DELIVERY", "INVOICING"},
     "security_analyst": {"SECURITY"},
