@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-pyproject
+BENCH_STAMP := $(VENV)/.installed-bench-extra
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -42,12 +43,19 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The bench extra (granian) on top of the test install; redone whenever the venv is.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
 # In-process (disclosure engine alone), then over HTTP (uvicorn, autocannon, the Yoga peer);
 # both write into bench/results/latest.json. BENCH_HTTP_ARGS=... passes options (--duration).
-bench: venv
+# Last, what the per-row consent checks cost (printed only, a few seconds).
+bench: $(BENCH_STAMP)
 	mkdir -p bench/results
 	$(BIN)/python -m bench --iterations 60 --json bench/results/latest.json
 	$(BIN)/python -m bench.overhttp --json bench/results/latest.json $(BENCH_HTTP_ARGS)
+	$(BIN)/python -m bench.consent_cost --iterations 60
 
 clean:
 	rm -rf $(VENV) var

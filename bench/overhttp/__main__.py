@@ -1,9 +1,11 @@
 """``python -m bench.overhttp``: the gateway over HTTP, disclosure on and off, and the peer.
 
 Options: ``--duration S`` (per workload and server, default 10), ``--connections N``
-(default 32), ``--workers N`` (uvicorn processes, default one per core), ``--workload NAME``
-(repeatable), ``--json PATH`` (default ``bench/results/latest.json``; the in-process
-figures already there are kept). ``FIELDGATE_BENCH_POSTGRES_URL`` adds a PostgreSQL run.
+(default 32), ``--server uvicorn|granian`` (default uvicorn; granian comes with the
+``bench`` extra), ``--workers N`` (server processes, default one per core),
+``--workload NAME`` (repeatable), ``--json PATH`` (default ``bench/results/latest.json``;
+the in-process figures already there are kept). ``FIELDGATE_BENCH_POSTGRES_URL`` adds a
+PostgreSQL run.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bench.database import PreparedDatabase, prepare_database
 from bench.overhttp.loadgen import install_node_packages, node_versions
 from bench.overhttp.report import http_json, render_http
 from bench.overhttp.run import DatabaseRun, LoadSettings, run_database
+from bench.overhttp.servers import SERVERS, server_missing
 from bench.overhttp.workloads import HTTP_WORKLOADS, select_http_workloads
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "latest.json"
@@ -46,7 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=_count, default=10, help="seconds per measurement")
     parser.add_argument("--connections", type=_count, default=32, help="concurrent connections")
     parser.add_argument(
-        "--workers", type=_count, default=os.cpu_count() or 1, help="uvicorn worker processes"
+        "--server", choices=SERVERS, default="uvicorn", help="the server running the gateways"
+    )
+    parser.add_argument(
+        "--workers", type=_count, default=os.cpu_count() or 1, help="server worker processes"
     )
     parser.add_argument(
         "--workload", action="append", choices=[w.name for w in HTTP_WORKLOADS], help="repeatable"
@@ -86,8 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     workloads = select_http_workloads(args.workload)
     load = LoadSettings(
-        args.duration, args.connections, args.workers, compiled_path=not args.general_path
+        args.duration,
+        args.connections,
+        args.workers,
+        compiled_path=not args.general_path,
+        server=args.server,
     )
+    missing = server_missing(args.server)
+    if missing is not None:
+        print(missing, file=sys.stderr)
+        return 1
     started = time.perf_counter()
     node = node_versions()
     if node is None:

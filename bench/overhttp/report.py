@@ -35,7 +35,7 @@ def render_http(header: str, load: LoadSettings, runs: list[DatabaseRun]) -> str
         f"load: autocannon on loopback, {load.connections} connections; per workload each "
         f"server runs 2 × {load.half} s in the order on, off, off, on "
         "(p50/p99: mean of its two runs)",
-        f"gateway: uvicorn (uvloop, httptools), {load.workers} workers (one per core), "
+        f"gateway: {load.setup.label}, "
         f"{'compiled path for cached queries' if load.compiled_path else 'general executor only'}; "
         "peer: GraphQL Yoga 5 + graphql-shield, one Node process, orders served from memory",
     ]
@@ -100,7 +100,8 @@ def http_json(load: LoadSettings, runs: list[DatabaseRun]) -> dict[str, Any]:
             "duration_s": load.duration,
             "order": "on, off, off, on: each run lasts duration_s / 2",
             "workers": load.workers,
-            "server": "uvicorn, uvloop, httptools",
+            "server": load.setup.label,
+            "server_setup": load.setup.as_json(),
             "compiled_path": load.compiled_path,
         },
         "databases": [_run_json(run) for run in runs],

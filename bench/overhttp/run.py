@@ -12,7 +12,7 @@ from bench.database import PreparedDatabase
 from bench.overhttp.client import error_codes, issue_token, post, request_body
 from bench.overhttp.loadgen import LoadResult, combine, run_load
 from bench.overhttp.peer import compare_answers, export_orders, start_peer
-from bench.overhttp.servers import Server, gateway_environment, start_gateway
+from bench.overhttp.servers import Server, ServerSetup, gateway_environment, start_gateway
 from bench.overhttp.workloads import COURSE_QUERY, SUPPORT, HttpWorkload, Operation
 
 FORBIDDEN_FIELD = "FORBIDDEN_FIELD"
@@ -25,6 +25,12 @@ class LoadSettings:
     connections: int
     workers: int
     compiled_path: bool = True  # False: every operation through graphql-core's executor
+    server: str = "uvicorn"
+
+    @property
+    def setup(self) -> ServerSetup:
+        """How each gateway is served: ``server`` with uvloop and its default HTTP code."""
+        return ServerSetup(self.server, self.workers)
 
     @property
     def half(self) -> int:
@@ -58,7 +64,7 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _check(workload: HttpWorkload, mode: str, answer: dict[str, Any]) -> None:
+def check_answer(workload: HttpWorkload, mode: str, answer: dict[str, Any]) -> None:
     """A response worth measuring: data, no error but a denial, and "off" denies nothing."""
     codes = set(error_codes(answer))
     if not answer.get("data") or any(v is None for v in answer["data"].values()):
@@ -68,7 +74,9 @@ def _check(workload: HttpWorkload, mode: str, answer: dict[str, Any]) -> None:
         raise BenchAborted(f"{workload.name} ({mode}): error codes {sorted(codes)}")
 
 
-def _bodies(workload: HttpWorkload, tokens: dict[str, str], course_id: str) -> list[dict[str, Any]]:
+def request_bodies(
+    workload: HttpWorkload, tokens: dict[str, str], course_id: str
+) -> list[dict[str, Any]]:
     def one(operation: Operation) -> dict[str, Any]:
         variables = {"course": course_id} if operation.writes else None
         return {
@@ -97,24 +105,24 @@ def run_database(
     servers: dict[str, Server] = {}
     try:
         for mode in MODES:
-            _say(f"starting the gateway, disclosure {mode}, {load.workers} workers …")
+            _say(f"starting the gateway, disclosure {mode}, {load.setup.label} …")
             servers[mode] = start_gateway(
                 f"gateway ({mode})",
                 database.url,
                 key_dir,
                 disclosure=mode,
-                workers=load.workers,
+                setup=load.setup,
                 log=folder / f"gateway-{database.backend}-{mode}.log",
                 compiled_path=load.compiled_path,
             )
         course = post(servers["on"].url, request_body(COURSE_QUERY), tokens["support1"])
         course_id = str(course["data"]["courses"]["edges"][0]["node"]["id"])
         for workload in workloads:
-            requests = _bodies(workload, tokens, course_id)
+            requests = request_bodies(workload, tokens, course_id)
             for mode in MODES:
                 for request in requests:
                     token = request["headers"]["authorization"].removeprefix("Bearer ")
-                    _check(workload, mode, post(servers[mode].url, request["body"], token))
+                    check_answer(workload, mode, post(servers[mode].url, request["body"], token))
             halves: dict[str, list[LoadResult]] = {mode: [] for mode in MODES}
             # on, off, off, on: a drift in the machine's load hits both modes alike
             for mode in (*MODES, *reversed(MODES)):
@@ -129,7 +137,7 @@ def run_database(
             run.results[workload.name] = {mode: combine(halves[mode]) for mode in MODES}
             for mode in MODES:  # each server still answers correctly after the load
                 token = requests[0]["headers"]["authorization"].removeprefix("Bearer ")
-                _check(workload, mode, post(servers[mode].url, requests[0]["body"], token))
+                check_answer(workload, mode, post(servers[mode].url, requests[0]["body"], token))
         if peer_problem is not None:
             run.peer_skipped = peer_problem
         elif any(w.name == SUPPORT for w in workloads):

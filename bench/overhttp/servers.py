@@ -1,7 +1,9 @@
-"""Server processes of a run: the gateway under uvicorn, and the peer under Node."""
+"""Server processes of a run: the gateway under uvicorn or granian, and the peer under Node."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
 import signal
 import socket
@@ -17,6 +19,77 @@ from pathlib import Path
 from bench.checks import BenchAborted
 
 READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+SERVERS = ("uvicorn", "granian")
+LOOPS = ("uvloop", "asyncio")
+# the HTTP implementations each server offers, its default first
+HTTP_IMPLEMENTATIONS = {"uvicorn": ("httptools", "h11"), "granian": ("hyper",)}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSetup:
+    """How the gateway is served: the server, its worker processes, event loop and HTTP code.
+
+    ``http`` None is the server's default: httptools for uvicorn; granian has one HTTP
+    implementation, hyper (Rust), and takes HTTP/1 only, as uvicorn does.
+    """
+
+    server: str = "uvicorn"
+    workers: int = 1
+    loop: str = "uvloop"
+    http: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.server not in SERVERS:
+            raise ValueError(f"unknown server {self.server!r}; known: {list(SERVERS)}")
+        if self.workers < 1:
+            raise ValueError("workers must be at least 1")
+        if self.loop not in LOOPS:
+            raise ValueError(f"unknown event loop {self.loop!r}; known: {list(LOOPS)}")
+        if self.http is not None and self.http not in HTTP_IMPLEMENTATIONS[self.server]:
+            known = list(HTTP_IMPLEMENTATIONS[self.server])
+            raise ValueError(f"{self.server} has no HTTP implementation {self.http!r}: {known}")
+
+    @property
+    def http_implementation(self) -> str:
+        return self.http or HTTP_IMPLEMENTATIONS[self.server][0]
+
+    @property
+    def label(self) -> str:
+        """``uvicorn (uvloop, httptools), 2 workers``."""
+        plural = "worker" if self.workers == 1 else "workers"
+        return f"{self.server} ({self.loop}, {self.http_implementation}), {self.workers} {plural}"
+
+    def command(self, port: int) -> list[str]:
+        """The command line serving ``fieldgate.app:create_app`` on ``127.0.0.1:port``."""
+        if self.server == "granian":
+            return [
+                sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+                "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.workers),
+                "--loop", self.loop, "--http", "1", "--no-ws", "--no-access-log",
+                "--log-level", "warning", "fieldgate.app:create_app",
+            ]  # fmt: skip
+        return [
+            sys.executable, "-m", "uvicorn", "fieldgate.app:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.workers),
+            "--loop", self.loop, "--http", self.http_implementation, "--no-access-log",
+            "--no-server-header", "--log-level", "warning",
+        ]  # fmt: skip
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "server": self.server,
+            "workers": self.workers,
+            "loop": self.loop,
+            "http": self.http_implementation,
+        }
+
+
+def server_missing(server: str) -> str | None:
+    """Why ``server`` cannot run in this environment, or None when it can."""
+    if importlib.util.find_spec(server) is None:
+        return f"{server} is not installed: pip install -e '.[bench]' (or make bench)"
+    return None
 
 
 @dataclass
@@ -33,15 +106,50 @@ class Server:
         return f"http://127.0.0.1:{self.port}/graphql"
 
     def stop(self) -> None:
-        """SIGTERM to the group this run started (uvicorn's workers included), then SIGKILL."""
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        """SIGTERM to the group this run started, the server's workers included; SIGKILL
+        to whatever of the group is left after ``STOP_TIMEOUT_S``."""
+        _signal_group(self.process.pid, signal.SIGTERM)
+        if not _group_ended(self.process, STOP_TIMEOUT_S):
+            _signal_group(self.process.pid, signal.SIGKILL)
+            _group_ended(self.process, STOP_TIMEOUT_S)
+        self.process.wait()
+
+
+def _group_ended(leader: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait until no process of ``leader``'s group is left (a worker can outlive the
+    process that started it); False if some still are after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while leader.poll() is None or _group_alive(leader.pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _signal_group(group: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the group has ended already
+        os.killpg(group, signum)
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of ``group`` still runs. A killed orphan stays a zombie until
+    init reaps it, which can take seconds: on Linux, zombies do not count."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
         try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            # after the command's closing parenthesis: state, parent, process group
+            state, _, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue  # ended while we looked
+        if int(pgrp) == group and state != "Z":
+            return True
+    return False
 
 
 def free_port() -> int:
@@ -89,20 +197,14 @@ def start_gateway(
     key_dir: Path,
     *,
     disclosure: str,
-    workers: int,
+    setup: ServerSetup,
     log: Path,
     compiled_path: bool = True,
 ) -> Server:
-    """uvicorn with uvloop and httptools, ``workers`` processes, no access log."""
+    """The gateway served as ``setup`` says, no access log."""
     port = free_port()
-    command = [
-        sys.executable, "-m", "uvicorn", "fieldgate.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-        "--no-server-header", "--log-level", "warning",
-    ]  # fmt: skip
     env = gateway_environment(database_url, key_dir, disclosure, compiled_path=compiled_path)
-    return start(name, command, env, log, port)
+    return start(name, setup.command(port), env, log, port)
 
 
 def _wait_ready(server: Server) -> None:
