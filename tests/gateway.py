@@ -6,13 +6,15 @@ Loaded as a pytest plugin by the root conftest, so that every test folder can us
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 from starlette.applications import Starlette
 
 from fieldgate.app import AppServices, create_app
@@ -80,6 +82,22 @@ class Gateway:
         response = await self.post(query, variables, token=token, headers=headers)
         payload: dict[str, Any] = response.json()
         return payload
+
+
+@contextmanager
+def recorded_statements(gateway: Gateway) -> Iterator[list[str]]:
+    """The SQL statements the gateway's engine sends while the block runs."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = gateway.services.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture(scope="session")

@@ -18,19 +18,30 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from graphql import GraphQLError
 from graphql.pyutils import Path
 
 from fieldgate.authz.conditions import SUBJECT_KEY, ConditionsOf
-from fieldgate.authz.consent import UNKNOWN_SUBJECT, RowGates, SubjectFacts, subjects_of
+from fieldgate.authz.consent import (
+    CHILD_AGE,
+    UNKNOWN_SUBJECT,
+    RowGates,
+    SubjectFacts,
+    age_on,
+    subjects_of,
+)
 from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome
 from fieldgate.authz.masking import MaskFunction, MaskStrategy
 from fieldgate.authz.plans import INDEX, PathKey, Plan, Producer
 from fieldgate.errors import FieldgateError
 
 PRODUCER_KEY = "_producer"
+BORN_KEY = "_subject_born"
+"""A hidden key: the row's data subject's birth date, selected with the row when only the
+subject's age (a child's data) matters, so that no second query is needed for it."""
 
 MaskResolver = Callable[[MaskStrategy], MaskFunction]
 
@@ -119,6 +130,8 @@ class DisclosureContext:
         self.gates = gates if gates is not None and gates.active else None
         self.load_facts = load_facts
         self.facts: dict[int, SubjectFacts] = {}
+        self.children: dict[int, bool] = {}  # from birth dates selected with the rows
+        self.today = datetime.now(UTC).date()
         self._wanted: set[int] = set()
         self._loading: asyncio.Future[None] | None = None
         self._shapers: dict[PathKey, _Shaper] = {}
@@ -201,11 +214,37 @@ class DisclosureContext:
         if subject is not None:
             subjects.add(subject)
 
+    def wants_birth_dates(self, producer: Producer) -> bool:
+        """Whether the rows of ``producer`` should carry their subject's birth date
+        (``BORN_KEY``): when the subject's age is all their disclosure asks."""
+        shaper = self._shaper(producer)
+        return shaper.needs_facts and not shaper.gated
+
     async def disclose(self, path: Path, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Disclose ``rows`` produced at ``path``, loading their subjects' facts if needed."""
-        if rows and self._shaper(self.producer(path)).needs_facts:
-            await self._know(subjects_of(rows))
+        shaper = self._shaper(self.producer(path))
+        if rows and shaper.needs_facts:
+            unknown = subjects_of(rows) if shaper.gated else self._ages_from(rows)
+            if unknown:
+                await self._know(unknown)
         return self.shape(path, rows)
+
+    def _ages_from(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Learn which subjects are children from the birth dates selected with ``rows``;
+        return the subjects still unknown (no birth date with the row: the database says)."""
+        unknown: set[int] = set()
+        children, facts = self.children, self.facts
+        for row in rows:
+            subject = row.get(SUBJECT_KEY)
+            if not isinstance(subject, int) or subject in children or subject in facts:
+                continue
+            born = row.get(BORN_KEY)
+            if born is None:
+                unknown.add(subject)
+            else:
+                age = age_on(born, self.today)
+                children[subject] = age is not None and age < CHILD_AGE
+        return sorted(unknown)
 
     async def _know(self, subjects: list[int]) -> None:
         """Load the facts of ``subjects`` not known yet. Calls made together (the pages of a
@@ -293,7 +332,9 @@ class DisclosureContext:
                             withheld.add(index)
                 # what the gates left of the FULL values: audited when SENSITIVE, and a
                 # child's PERSONAL data is (facts never loaded count as a child's: fail closed)
-                child = subject is not None and (facts is None or facts.child)
+                child = subject is not None and (
+                    facts.child if facts is not None else self.children.get(subject, True)
+                )
                 for attribute, coordinate in full:
                     if attribute in values and (coordinate in sensitive or child):
                         self._note(coordinate, Disclosure.FULL, values)

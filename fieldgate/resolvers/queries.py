@@ -39,8 +39,9 @@ async def lookup(info: Ctx, type_name: str, row_id: int) -> Row:
     source = SOURCES[type_name]
     producer = disclosure.plan.producer(path_key(info.path))
     attributes = producer.readable_attributes() if producer is not None else []
+    born = producer is not None and disclosure.wants_birth_dates(producer)
     statement = (
-        source.select(attributes)
+        source.select(attributes, subject_born=born)
         .where(source.visibility(ctx.principal, ctx.services.policy))
         .where(source.id_column == row_id)
     )
@@ -69,7 +70,12 @@ async def list_rows(
     conditions = [source.visibility(ctx.principal, ctx.services.policy), *where]
     count: Select[Any] = select(func.count()).select_from(source.from_clause).where(*conditions)
     producer = disclosure.plan.producer(path_key(info.path))
-    statement = source.select(producer.readable_attributes() if producer else []).where(*conditions)
+    if producer is not None:
+        born = disclosure.wants_birth_dates(producer)
+        statement = source.select(producer.readable_attributes(), subject_born=born)
+    else:
+        statement = source.select([])
+    statement = statement.where(*conditions)
     if after_id is not None:
         statement = statement.where(source.id_column > after_id)
     raw = await ctx.fetch(statement.order_by(source.id_column).limit(limit + 1))

@@ -33,7 +33,10 @@ def _select_for(
 ) -> Any:
     source = SOURCES[producer.type_name]
     return (
-        source.select(producer.readable_attributes())
+        source.select(
+            producer.readable_attributes(),
+            subject_born=ctx.disclosed.wants_birth_dates(producer),
+        )
         .where(source.visibility(ctx.principal, ctx.services.policy))
         .where(key_column.in_(keys))
         .order_by(*source.order_by)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.sql import FromClause
 
+from fieldgate.authz.disclosure import BORN_KEY
 from fieldgate.authz.policy import Policy, RowScope
 from fieldgate.authz.principal import Principal
 from fieldgate.models import (
@@ -126,12 +127,28 @@ class RowSource:
         combined: ColumnElement[bool] = or_(*clauses)
         return combined
 
-    def select(self, attributes: Iterable[str]) -> Select[Any]:
-        """Select the hidden keys and exactly these attributes (nothing the plan denies)."""
+    def select(self, attributes: Iterable[str], *, subject_born: bool = False) -> Select[Any]:
+        """Select the hidden keys and exactly these attributes (nothing the plan denies);
+        with ``subject_born``, the data subject's birth date too (``BORN_KEY``)."""
         wanted = [self.columns[a].label(a) for a in attributes if a in self.columns]
         hidden = [column.label(name) for name, column in self.hidden.items()]
         columns: list[Any] = [*hidden, *wanted]
+        subject = self.hidden.get("_subject")
+        if subject_born and subject is not None:
+            columns.append(_birth_date_of(subject).label(BORN_KEY))
         return select(*columns).select_from(self.from_clause)
+
+
+_subject_users = users.alias("subject_user")
+
+
+def _birth_date_of(subject: ColumnElement[object]) -> ColumnElement[object]:
+    """The birth date of the user ``subject`` holds: the row's own, or one lookup by key."""
+    if subject is users.c.id:
+        birth_date: ColumnElement[object] = users.c.birth_date
+        return birth_date
+    lookup = select(_subject_users.c.birth_date).where(_subject_users.c.id == subject)
+    return lookup.scalar_subquery()
 
 
 def _plain(table: FromClause, *names: str) -> dict[str, ColumnElement[object]]:

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event
-
-from tests.gateway import Gateway
+from tests.gateway import Gateway, recorded_statements
 
 FINANCE_ORDERS = """
 query Orders($first: Int!) @purpose(name: ORDER_FULFILLMENT) {
@@ -21,28 +15,13 @@ query Orders($first: Int!) @purpose(name: ORDER_FULFILLMENT) {
 """
 
 
-@contextmanager
-def counting_statements(gateway: Gateway) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    engine = gateway.services.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 async def test_statement_count_does_not_grow_with_rows(gateway: Gateway) -> None:
     token = await gateway.token("finance1")
     counts = {}
     runs = gateway.services.plans.compiled.runs
     # the second request at least reuses the plan: the compiled path batches as the executor
     for first in (10, 100):
-        with counting_statements(gateway) as statements:
+        with recorded_statements(gateway) as statements:
             payload = (await gateway.post(FINANCE_ORDERS, {"first": first}, token=token)).json()
         edges = payload["data"]["orders"]["edges"]
         assert len(edges) == first
