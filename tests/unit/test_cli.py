@@ -27,12 +27,12 @@ from fieldgate.authz.masking import MaskStrategy
 from fieldgate.authz.policy import Policy, load_policy
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.authz.purposes import load_purposes
-from fieldgate.cli import app, table
+from fieldgate.cli import app, table, worker_count
 from fieldgate.errors import BadUserInput
 from fieldgate.models import IssuedToken
 from fieldgate.schema import build_schema
 from fieldgate.schema.catalog import build_catalog
-from fieldgate.settings import PACKAGED_POLICY_DIR
+from fieldgate.settings import PACKAGED_POLICY_DIR, Settings
 
 ORDER_ID_FOR_FINANCE = "p, finance, Order.id, *, full, any, allow"
 QUERY = """
@@ -513,3 +513,20 @@ def test_serve_refuses_a_policy_the_lint_rejects(
     result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 1
     assert "Order.id" in result.output
+
+
+def test_serve_runs_one_worker_per_core_in_production(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("fieldgate.cli.os.cpu_count", lambda: 6)
+    development = Settings(key_dir=tmp_path)
+    production = development.model_copy(update={"env": "production"})
+    assert worker_count(None, development) == 1
+    assert worker_count(None, production) == 6
+    assert worker_count(3, production) == 3
+
+
+def test_serve_refuses_zero_workers(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["serve", "--workers", "0"])
+    assert result.exit_code == 2
+    assert "--workers must be at least 1" in result.output
