@@ -144,6 +144,15 @@ async def _insert_subjects(connection: AsyncConnection, subjects: list[dict[str,
     orders with 13 denied fields: 1,300 rows), and SQLAlchemy's per-row parameter handling
     was most of the cost: 1,400 rows took 5.4 ms on SQLite and 10.6-14.3 ms on PostgreSQL
     through ``insert()``, 3.9-4.7 ms and 8.5 ms this way."""
+    if connection.dialect.name == "postgresql":
+        # one statement with two arrays: no per-row protocol exchange (1,400 rows: 5.3-8.2
+        # ms against 10.5-11.3 ms as an executemany)
+        await connection.exec_driver_sql(
+            "INSERT INTO audit_subjects (seq, user_id) "
+            "SELECT * FROM unnest($1::integer[], $2::integer[])",
+            ([row["seq"] for row in subjects], [row["user_id"] for row in subjects]),
+        )
+        return
     placeholders = _PLACEHOLDERS.get(connection.dialect.paramstyle)
     if placeholders is None:
         await connection.execute(insert(audit_subjects), subjects)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from fieldgate.app import AppServices, create_app
 from fieldgate.authz.audit import (
@@ -32,7 +32,7 @@ from fieldgate.authz.issuance import issue_for_subject, revoke
 from fieldgate.authz.keyring import Keyring
 from fieldgate.models import Order, Staff, User
 from fieldgate.settings import Settings
-from tests.gateway import Gateway
+from tests.gateway import Gateway, recorded_statements
 
 users = User.__table__  # type: ignore[attr-defined]
 orders = Order.__table__  # type: ignore[attr-defined]
@@ -158,21 +158,12 @@ async def test_a_full_sensitive_disclosure_is_one_event_naming_no_value(gateway:
 
 async def test_the_trail_writes_through_a_pool_of_its_own(gateway: Gateway) -> None:
     rid = new_request_id()
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    engine = gateway.services.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(gateway) as statements:
         token = await gateway.token("alice")
         await gateway.post(ALICE_PHONE, token=token, headers={"x-request-id": rid})
         writer = gateway.services.audit
         assert writer is not None
         await asyncio.wait_for(writer.flush(), 10)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert statements and not [s for s in statements if "audit_" in s]
     assert len(await stored_events(gateway, request_id=rid)) == 1
 

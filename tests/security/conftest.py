@@ -3,14 +3,12 @@ a counter of the SQL statements a request runs."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from fieldgate.app import create_app
 from fieldgate.settings import Settings
@@ -73,19 +71,3 @@ def production(gateway: Gateway, variant: Variant) -> Callable[..., Gateway]:
         return variant(env="production", **keys, **changes)
 
     return build
-
-
-@contextmanager
-def counting_statements(gateway: Gateway) -> Iterator[list[str]]:
-    """The SQL statements run on the gateway's engine while the block runs."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    engine = gateway.services.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from tests.gateway import Gateway
-from tests.security.conftest import Variant, counting_statements
+from tests.gateway import Gateway, recorded_statements
+from tests.security.conftest import Variant
 
 QUERY = json.dumps({"query": "{ courses(first: 1) { totalCount } }"})
 LOGIN = 'mutation { login(username: "alice", password: "fieldgate-demo") }'
@@ -34,7 +34,7 @@ async def test_bodies_other_than_json_are_refused(
 ) -> None:
     gateway = variant()
     headers = {"content-type": content_type} if content_type else {}
-    with counting_statements(gateway) as statements:
+    with recorded_statements(gateway) as statements:
         response = await gateway.client.post("/graphql", content=body, headers=headers)
     assert response.status_code == 415
     assert response.json() == {
@@ -72,7 +72,7 @@ async def test_a_text_plain_mutation_with_a_token_does_not_run(gateway: Gateway)
 
 async def test_get_never_runs_a_mutation(variant: Variant) -> None:
     gateway = variant()
-    with counting_statements(gateway) as statements:
+    with recorded_statements(gateway) as statements:
         response = await gateway.client.get("/graphql", params={"query": LOGIN})
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
@@ -93,7 +93,7 @@ async def test_get_runs_queries(gateway: Gateway) -> None:
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
 async def test_other_methods_are_refused(variant: Variant, method: str) -> None:
     gateway = variant()
-    with counting_statements(gateway) as statements:
+    with recorded_statements(gateway) as statements:
         response = await gateway.client.request(
             method, "/graphql", content=QUERY, headers={"content-type": "application/json"}
         )

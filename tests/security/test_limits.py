@@ -12,8 +12,8 @@ from typing import Any
 from graphql.language import Lexer, Source, TokenKind
 
 from fieldgate.settings import Settings
-from tests.gateway import Gateway
-from tests.security.conftest import Variant, counting_statements
+from tests.gateway import Gateway, recorded_statements
+from tests.security.conftest import Variant
 
 COURSES = "{ courses(first: 1) { edges { node { id } } } }"
 
@@ -31,7 +31,7 @@ def tokens(document: str) -> int:
 
 async def runs(gateway: Gateway, query: str) -> dict[str, Any]:
     """POST ``query``; it must execute (some SQL runs) and answer without errors."""
-    with counting_statements(gateway) as statements:
+    with recorded_statements(gateway) as statements:
         response = await gateway.post(query)
     payload: dict[str, Any] = response.json()
     assert response.status_code == 200, payload
@@ -43,7 +43,7 @@ async def runs(gateway: Gateway, query: str) -> dict[str, Any]:
 
 async def refused(gateway: Gateway, query: str, code: str) -> dict[str, Any]:
     """POST ``query``; it must be refused with ``code`` first, and no SQL may run."""
-    with counting_statements(gateway) as statements:
+    with recorded_statements(gateway) as statements:
         response = await gateway.post(query)
     payload: dict[str, Any] = response.json()
     assert response.status_code == 200, payload  # legacy application/json
@@ -145,7 +145,7 @@ async def test_cost(variant: Variant) -> None:
     await runs(gateway, "{ courses(first: 3) { edges { node { id } } } }")
     await refused(gateway, "{ courses(first: 4) { edges { node { id } } } }", "QUERY_TOO_COSTLY")
     # a variable page is costed at the cap, as its value is not known when validating
-    with counting_statements(gateway) as statements:
+    with recorded_statements(gateway) as statements:
         response = await gateway.post(
             "query($n: Int) { courses(first: $n) { edges { node { id } } } }", {"n": 1}
         )
@@ -166,7 +166,7 @@ async def test_cost_default_refuses_every_relation_of_a_hundred_users(variant: V
     )
     query = "{ users(first: %d) { edges { node { %s } } } }"
     staff = await gateway.token("security1")  # a caller whose schema has every user field
-    with counting_statements(gateway) as statements:
+    with recorded_statements(gateway) as statements:
         costly = (await gateway.post(query % (100, every_field), token=staff)).json()  # 62,102
     assert costly["data"] is None
     assert costly["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
@@ -208,7 +208,7 @@ async def test_body_size(variant: Variant) -> None:
     response = await gateway.client.post("/graphql", content=at_limit, headers=headers)
     assert response.status_code == 200
     assert response.json()["data"]["courses"]["edges"]
-    with counting_statements(gateway) as statements:
+    with recorded_statements(gateway) as statements:
         over = await gateway.client.post("/graphql", content=at_limit + b" ", headers=headers)
     assert over.status_code == 413
     assert over.json() == {
@@ -235,7 +235,7 @@ async def test_body_size_while_reading_without_content_length(variant: Variant) 
     fits = await gateway.client.post("/graphql", content=chunks(1_000), headers=headers)
     assert fits.status_code == 200
     assert "transfer-encoding" in fits.request.headers  # no Content-Length was sent
-    with counting_statements(gateway) as statements:
+    with recorded_statements(gateway) as statements:
         over = await gateway.client.post("/graphql", content=chunks(1_001), headers=headers)
     assert over.status_code == 413
     assert over.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
@@ -279,7 +279,7 @@ async def test_a_megabyte_of_tokens_is_refused_in_milliseconds(variant: Variant)
 
 async def test_batching_is_off_by_default(variant: Variant) -> None:
     gateway = variant()
-    with counting_statements(gateway) as statements:
+    with recorded_statements(gateway) as statements:
         response = await gateway.client.post("/graphql", json=[{"query": COURSES}])
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BATCHING_DISABLED"
@@ -297,7 +297,7 @@ async def test_batching_when_configured(variant: Variant) -> None:
     first, second = response.json()
     assert len(first["data"]["courses"]["edges"]) == 1
     assert second["data"]["courses"]["totalCount"] > 1
-    with counting_statements(gateway) as statements:
+    with recorded_statements(gateway) as statements:
         response = await gateway.client.post("/graphql", json=[*two, {"query": COURSES}])
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"] == {"code": "BATCH_TOO_LARGE", "limit": 2}
