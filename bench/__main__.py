@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.arguments import count
 from bench.checks import BenchAborted
 from bench.database import prepare_database
 from bench.gateway import build_gateways
@@ -23,19 +24,12 @@ from bench.report import RunInfo, as_json, render
 from bench.workloads import WORKLOADS, select_workloads
 
 
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="In-process benchmark of the disclosure engine: on versus off.",
     )
-    parser.add_argument("--iterations", type=_count, default=300, help="measured rounds")
+    parser.add_argument("--iterations", type=count, default=300, help="measured rounds")
     parser.add_argument("--warmup", type=int, default=30, help="unmeasured rounds first")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
     parser.add_argument(

@@ -27,6 +27,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from bench.arguments import count, seconds
 from bench.checks import BenchAborted
 from bench.database import DEMO_SIZES, prepare_database
 from bench.overhttp.client import issue_token, post, request_body
@@ -88,20 +89,6 @@ def measurement_order(setups: tuple[ServerSetup, ...]) -> list[ServerSetup]:
     return [*setups, *reversed(setups)]
 
 
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _seconds(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be at least 0")
-    return value
-
-
 def parser() -> argparse.ArgumentParser:
     """The command line of ``python -m bench.servers``."""
     parser = argparse.ArgumentParser(
@@ -109,10 +96,10 @@ def parser() -> argparse.ArgumentParser:
         description="fieldgate under uvicorn and granian, several worker counts, one run.",
     )
     parser.add_argument(
-        "--duration", type=_count, default=10, help="seconds per setup, over its two runs"
+        "--duration", type=count, default=10, help="seconds per setup, over its two runs"
     )
-    parser.add_argument("--warmup", type=_seconds, default=2, help="unmeasured seconds per setup")
-    parser.add_argument("--connections", type=_count, default=32, help="concurrent connections")
+    parser.add_argument("--warmup", type=seconds, default=2, help="unmeasured seconds per setup")
+    parser.add_argument("--connections", type=count, default=32, help="concurrent connections")
     parser.add_argument("--workload", choices=[w.name for w in HTTP_WORKLOADS], default=SUPPORT)
     parser.add_argument("--json", type=Path, default=RESULTS, metavar="PATH")
     return parser

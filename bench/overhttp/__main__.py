@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.arguments import count
 from bench.checks import BenchAborted
 from bench.database import PreparedDatabase, prepare_database
 from bench.overhttp.loadgen import install_node_packages, node_versions
@@ -35,24 +36,17 @@ POSTGRES_VARIABLE = "FIELDGATE_BENCH_POSTGRES_URL"
 POSTGRES_KEYS = Path("var/bench-postgres/keys")  # git-ignored, next to `make serve`'s keys
 
 
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.overhttp", description="fieldgate over HTTP: on, off and a peer."
     )
-    parser.add_argument("--duration", type=_count, default=10, help="seconds per measurement")
-    parser.add_argument("--connections", type=_count, default=32, help="concurrent connections")
+    parser.add_argument("--duration", type=count, default=10, help="seconds per measurement")
+    parser.add_argument("--connections", type=count, default=32, help="concurrent connections")
     parser.add_argument(
         "--server", choices=SERVERS, default="uvicorn", help="the server running the gateways"
     )
     parser.add_argument(
-        "--workers", type=_count, default=os.cpu_count() or 1, help="server worker processes"
+        "--workers", type=count, default=os.cpu_count() or 1, help="server worker processes"
     )
     parser.add_argument(
         "--workload", action="append", choices=[w.name for w in HTTP_WORKLOADS], help="repeatable"
