@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -36,7 +37,7 @@ class RunInfo:
         default_factory=lambda: f"{platform.python_version()} ({sys.implementation.name})"
     )
     platform: str = field(default_factory=platform.platform)
-    load_before: tuple[float, ...] = field(default_factory=lambda: _load_average())
+    load_before: tuple[float, ...] = field(default_factory=lambda: tuple(load_average()))
     compiled_path: bool = True
 
     def packages(self) -> dict[str, str]:
@@ -48,7 +49,7 @@ class RunInfo:
                 continue
         return found
 
-    def header(self, load_after: tuple[float, ...]) -> str:
+    def header(self, load_after: Sequence[float]) -> str:
         database = self.database
         where = (
             f"temporary SQLite, {DEMO_SIZES['users']} users / {DEMO_SIZES['orders']} orders"
@@ -68,8 +69,8 @@ class RunInfo:
                     if self.compiled_path
                     else "every operation through graphql-core's executor"
                 ),
-                f"load average (1, 5, 15 min) before {_loads(self.load_before)}, "
-                f"after {_loads(load_after)}",
+                f"load average (1, 5, 15 min) before {loads_text(self.load_before)}, "
+                f"after {loads_text(load_after)}",
             )
         )
 
@@ -92,21 +93,22 @@ def _timing_cells(timing: Timing) -> tuple[str, ...]:
     )
 
 
-def _load_average() -> tuple[float, ...]:
+def load_average() -> list[float]:
+    """The machine's load average (1, 5, 15 min), rounded; empty where unavailable."""
     try:
-        return os.getloadavg()
+        return [round(load, 2) for load in os.getloadavg()]
     except OSError:  # not available on every platform
-        return ()
+        return []
 
 
-def _loads(loads: tuple[float, ...]) -> str:
+def loads_text(loads: Sequence[float]) -> str:
     return " ".join(f"{load:.2f}" for load in loads) or "unknown"
 
 
 def render(info: RunInfo, results: list[WorkloadResult], seconds: float) -> str:
     """The whole printed report."""
     lines = [
-        info.header(_load_average()),
+        info.header(load_average()),
         "",
         _line(_COLUMNS),
         _line(tuple("-" * w for w in _WIDTHS)),
@@ -169,7 +171,7 @@ def as_json(info: RunInfo, results: list[WorkloadResult], seconds: float) -> dic
         },
         "load_average": {
             "before": [round(load, 2) for load in info.load_before],
-            "after": [round(load, 2) for load in _load_average()],
+            "after": load_average(),
         },
         "iterations": info.iterations,
         "warmup": info.warmup,

@@ -54,6 +54,7 @@ from bench.overhttp.workloads import (
     HttpWorkload,
     select_http_workloads,
 )
+from bench.report import load_average, loads_text
 
 RESULTS = Path(__file__).resolve().parent / "results" / "servers.json"
 BASELINE = ServerSetup("uvicorn", 2)
@@ -160,7 +161,7 @@ def compare(
             result = run_load(server.url, requests, duration=half, connections=connections)
             failed = failed_operations(server.log) - failed_before
             halves[setup].append(replace(result, graphql_errors=failed))
-            load_averages.extend(_load_average()[:1])
+            load_averages.extend(load_average()[:1])
         _check_all(workload, servers, requests)  # each still answers correctly after the load
     finally:
         for server in servers.values():
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     started = time.perf_counter()
     (workload,) = select_http_workloads([args.workload])
-    load_before = _load_average()
+    load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="fieldgate-bench-servers-") as name:
         folder = Path(name)
         try:
@@ -285,15 +286,15 @@ def main(argv: list[str] | None = None) -> int:
             for log in sorted(folder.glob("*.log")):
                 print(f"--- {log.name}\n{log.read_text()[-2000:]}", file=sys.stderr)
             return 1
-    load_after = _load_average()
+    load_after = load_average()
     versions = _versions()
     during = comparison.load_averages
     header = (
         f"fieldgate server setups · {datetime.now(UTC).isoformat(timespec='seconds')} · "
         f"{os.cpu_count()} cores · Python {platform.python_version()} · "
         + " · ".join(f"{package} {number}" for package, number in versions.items())
-        + f"\nload average (1, 5, 15 min) before {_loads(load_before)}, after "
-        f"{_loads(load_after)}; 1 min after each run {min(during, default=0):.2f}–"
+        + f"\nload average (1, 5, 15 min) before {loads_text(load_before)}, after "
+        f"{loads_text(load_after)}; 1 min after each run {min(during, default=0):.2f}–"
         f"{max(during, default=0):.2f}"
     )
     print(render(header, comparison, args.duration, args.connections))
@@ -329,17 +330,6 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:
             found[package] = "not installed"
     return found
-
-
-def _load_average() -> list[float]:
-    try:
-        return [round(load, 2) for load in os.getloadavg()]
-    except OSError:  # not available on every platform
-        return []
-
-
-def _loads(loads: list[float]) -> str:
-    return " ".join(f"{load:.2f}" for load in loads) or "unknown"
 
 
 def _say(message: str) -> None:

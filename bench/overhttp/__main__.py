@@ -30,6 +30,7 @@ from bench.overhttp.report import http_json, render_http
 from bench.overhttp.run import DatabaseRun, LoadSettings, run_database
 from bench.overhttp.servers import SERVERS, server_missing
 from bench.overhttp.workloads import HTTP_WORKLOADS, select_http_workloads
+from bench.report import load_average, loads_text
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "latest.json"
 POSTGRES_VARIABLE = "FIELDGATE_BENCH_POSTGRES_URL"
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem is not None:
         print(f"cannot install the load generator and the peer: {problem}", file=sys.stderr)
         return 1
-    load_before = _load_average()
+    load_before = load_average()
     runs: list[DatabaseRun] = []
     with tempfile.TemporaryDirectory(prefix="fieldgate-bench-http-") as name:
         folder = Path(name)
@@ -117,10 +118,10 @@ def main(argv: list[str] | None = None) -> int:
             for log in sorted(folder.glob("*.log")):
                 print(f"--- {log.name}\n{log.read_text()[-2000:]}", file=sys.stderr)
             return 1
-    load_after = _load_average()
+    load_after = load_average()
     header = (
-        f"{_header(node)}\nload average (1, 5, 15 min) before {_loads(load_before)}, "
-        f"after {_loads(load_after)}"
+        f"{_header(node)}\nload average (1, 5, 15 min) before {loads_text(load_before)}, "
+        f"after {loads_text(load_after)}"
     )
     print(render_http(header, load, runs))
     document = http_json(load, runs)
@@ -135,17 +136,6 @@ def main(argv: list[str] | None = None) -> int:
     _merge(args.json, {"http": document})
     print(f"took {time.perf_counter() - started:.0f} s; results in {args.json}")
     return 0
-
-
-def _load_average() -> list[float]:
-    try:
-        return [round(load, 2) for load in os.getloadavg()]
-    except OSError:  # not available on every platform
-        return []
-
-
-def _loads(loads: list[float]) -> str:
-    return " ".join(f"{load:.2f}" for load in loads) or "unknown"
 
 
 def _merge(path: Path, part: dict[str, Any]) -> None:
