@@ -92,6 +92,11 @@ def canonical(row: Mapping[str, Any]) -> bytes:
     """The chained columns of a stored row as canonical JSON: compact UTF-8, sorted keys,
     times as UTC text (``2024-05-01T08:30:00.000000Z``)."""
     content = {name: row[name] for name in CHAINED_COLUMNS}
+    # an event whose subjects' rows another event of its batch holds says which one; an
+    # event holding its own (every event stored before sharing existed) links as before
+    holder = row.get("subjects_seq")
+    if holder is not None and holder != row["seq"]:
+        content["subjects_seq"] = holder
     at = content["at"]
     if isinstance(at, datetime):
         content["at"] = utc_text(at)

@@ -57,9 +57,13 @@ async def chain_head(connection: AsyncConnection) -> tuple[int, str]:
 def chained_rows(
     events: Sequence[AuditEvent], key: AuditKey, seq: int, prev_link: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, int]]]:
-    """The ``audit_events`` and ``audit_subjects`` rows of ``events`` after ``(seq, prev_link)``."""
+    """The ``audit_events`` and ``audit_subjects`` rows of ``events`` after ``(seq, prev_link)``.
+
+    Events of the batch naming the same subjects share one set of ``audit_subjects`` rows
+    (``subjects_seq``): a 100-row page with 13 denied fields writes 100 rows, not 1,300."""
     rows: list[dict[str, Any]] = []
     subjects: list[dict[str, int]] = []
+    listed_at: dict[tuple[int, ...], int] = {}  # a subject set's rows, by the seq holding them
     for event in events:
         seq += 1
         row = event.columns()
@@ -68,9 +72,16 @@ def chained_rows(
         row["at"] = (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(UTC)
         row["detail"] = detail_text(row["detail"])
         row.update(seq=seq, key_id=key.id, prev_link=prev_link)
+        listed = tuple(sorted(set(event.subjects)))
+        holder = listed_at.get(listed) if listed else None
+        if holder is None:
+            holder = seq
+            if listed:
+                listed_at[listed] = seq
+            subjects.extend({"seq": seq, "user_id": s} for s in listed)
+        row["subjects_seq"] = holder  # chained when it is another event's (canonical)
         prev_link = row["link"] = link_of(key, row)
         rows.append(row)
-        subjects.extend({"seq": seq, "user_id": s} for s in sorted(set(event.subjects)))
     return rows, subjects
 
 

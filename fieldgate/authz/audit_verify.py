@@ -52,10 +52,15 @@ async def verify_trail(
             rows = await _batch(connection, after, batch_size)
             if not rows:
                 return Verification(count, prev_link)
-            subjects = await _subjects(connection, rows[0]["seq"], rows[-1]["seq"])
+            holders = [_holder(row) for row in rows]
+            subjects = await _subjects(connection, min(rows[0]["seq"], *holders), rows[-1]["seq"])
             for index, row in enumerate(rows):
                 problem = _problem(row, after + 1, prev_link, key, rows[index + 1 :])
-                if problem is None and subjects.get(row["seq"], []) != _listed(row):
+                holder = holders[index]
+                if problem is None and (
+                    subjects.get(holder, []) != _listed(row)
+                    or (holder != row["seq"] and subjects.get(row["seq"]))
+                ):
                     problem = "its audit_subjects rows differ from its subjects: edited"
                 if problem is not None:
                     return Verification(count, prev_link, int(row["seq"]), problem)
@@ -84,6 +89,13 @@ async def _subjects(connection: AsyncConnection, first: int, last: int) -> dict[
     for seq, user_id in result.all():
         found[seq].append(user_id)
     return found
+
+
+def _holder(row: Row) -> int:
+    """The seq whose ``audit_subjects`` rows list this event's subjects (its own for events
+    stored before events of a batch shared them)."""
+    holder = row["subjects_seq"]
+    return int(row["seq"]) if holder is None else int(holder)
 
 
 def _listed(row: Row) -> list[int]:

@@ -36,6 +36,10 @@ class AuditEvent(SQLModel, table=True):
     key_id: str = Field(max_length=32)
     prev_link: str = Field(max_length=64)
     link: str = Field(max_length=64)
+    # The seq whose audit_subjects rows list this event's subjects: its own, or that of an
+    # earlier event of its batch with the same subjects (a page's denials all name the same
+    # rows). An index, not evidence: verification compares the rows with ``subjects``.
+    subjects_seq: int | None = Field(default=None, index=True)
 
 
 class AuditSubject(SQLModel, table=True):

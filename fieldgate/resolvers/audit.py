@@ -88,7 +88,7 @@ async def audit_events_(
         concerning = select(audit_subjects.c.seq).where(
             audit_subjects.c.user_id == _user_id(subject_id)
         )
-        where.append(audit_events.c.seq.in_(concerning))
+        where.append(audit_events.c.subjects_seq.in_(concerning))
     if since is not None:
         where.append(audit_events.c.at >= _utc(since))
     if until is not None:

@@ -339,7 +339,7 @@ def _build_sources() -> dict[str, RowSource]:
         ),
         "AccessLogEntry": RowSource(
             "AccessLogEntry",
-            audit_subjects.join(audit_events, audit_events.c.seq == audit_subjects.c.seq),
+            audit_subjects.join(audit_events, audit_events.c.subjects_seq == audit_subjects.c.seq),
             audit_events.c.seq,
             _plain(
                 audit_events,

@@ -320,7 +320,7 @@ async def test_close_my_account(gateway: Gateway) -> None:
     about = await rows(
         gateway,
         select(audit_events.c.kind, audit_events.c.detail, audit_events.c.operation_name)
-        .join(audit_subjects, audit_subjects.c.seq == audit_events.c.seq)
+        .join(audit_subjects, audit_subjects.c.seq == audit_events.c.subjects_seq)
         .where(audit_subjects.c.user_id == leaving),
     )
     kinds = [(r.kind, r.operation_name) for r in about]
@@ -456,7 +456,9 @@ async def consent_state(gateway: Gateway, user_id: int) -> tuple[list[Any], int]
     changes = await rows(
         gateway,
         select(func.count())
-        .select_from(audit_events.join(audit_subjects, audit_subjects.c.seq == audit_events.c.seq))
+        .select_from(
+            audit_events.join(audit_subjects, audit_subjects.c.seq == audit_events.c.subjects_seq)
+        )
         .where(audit_events.c.kind == "consent_change", audit_subjects.c.user_id == user_id),
     )
     return held, changes[0][0]

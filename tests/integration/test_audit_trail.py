@@ -124,7 +124,9 @@ async def test_builders_store_their_fields_and_subjects(trail: Trail) -> None:
     assert rights["kind"] == "rights_request" and rights["detail"].startswith('{"fields":[]')
     async with trail.engine.connect() as connection:
         subjects = (await connection.execute(select(audit_subjects))).all()
-    assert sorted(tuple(s) for s in subjects) == [(1, 42), (2, 42)]
+    # both events name user 42: they share the rows the first one holds
+    assert sorted(tuple(s) for s in subjects) == [(1, 42)]
+    assert (consent["subjects_seq"], rights["subjects_seq"]) == (1, 1)
     assert (await verify_trail(trail.engine, trail.key)).count == 2
 
 
@@ -271,6 +273,43 @@ async def test_an_edited_access_log_entry_is_named(trail: Trail) -> None:
     assert (
         "broken at event seq=3: its audit_subjects rows differ from its subjects" in result.stderr
     )
+
+
+async def test_a_page_of_denials_shares_its_subject_rows_and_still_verifies(trail: Trail) -> None:
+    page = tuple(range(1, 101))
+    fields = ("Order.bankCard", "Order.buyerIdNumber", "Order.invoiceTitle")
+    await trail.sink.append(
+        [
+            AuditEvent(
+                at=START,
+                kind=AuditKind.DENIAL,
+                principal_kind="partner",
+                principal_id=2,
+                principal_roles=("logistics",),
+                outcome="DENIED",
+                reason="NO_GRANT",
+                purpose="DELIVERY",
+                coordinate=field,
+                subjects=page,
+                request_id="page",
+            )
+            for field in fields
+        ]
+    )
+    async with trail.engine.connect() as connection:
+        rows = (await connection.execute(select(audit_subjects))).all()
+    assert sorted(rows) == [(1, user) for user in page]  # 100 rows, not 300
+    assert (await verify_trail(trail.engine, trail.key)).count == 3
+    # rows slipped under an event that shares another's are an edit too
+    await execute(trail, text("INSERT INTO audit_subjects (seq, user_id) VALUES (2, 7)"))
+    result = await verify(trail)
+    assert result.exit_code == 1
+    assert "broken at event seq=2: its audit_subjects rows differ" in result.stderr
+    # and so is a shared row removed: every event holding the set is named by the first
+    await execute(trail, text("DELETE FROM audit_subjects WHERE seq = 2"))
+    await execute(trail, text("DELETE FROM audit_subjects WHERE seq = 1 AND user_id = 50"))
+    result = await verify(trail)
+    assert "broken at event seq=1: its audit_subjects rows differ" in result.stderr
 
 
 async def test_verify_without_the_key_file_says_so(

@@ -155,7 +155,9 @@ def test_links_chain_and_cover_every_column() -> None:
     rows, subjects = chained_rows(events, key, 0, GENESIS)
     assert [r["seq"] for r in rows] == [1, 2]
     assert rows[0]["prev_link"] == GENESIS and rows[1]["prev_link"] == rows[0]["link"]
-    assert subjects == [{"seq": 1, "user_id": 1}, {"seq": 2, "user_id": 1}]
+    # both name subject 1: the second shares the first's rows, and says so in its link
+    assert subjects == [{"seq": 1, "user_id": 1}]
+    assert [r["subjects_seq"] for r in rows] == [1, 1]
     assert json.loads(rows[0]["detail"]) == {"jti": "jti-1"}
     for row in rows:
         assert link_of(key, row) == row["link"]
