@@ -7,7 +7,7 @@ import asyncio
 import math
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -279,22 +279,7 @@ async def test_a_page_of_denials_shares_its_subject_rows_and_still_verifies(trai
     page = tuple(range(1, 101))
     fields = ("Order.bankCard", "Order.buyerIdNumber", "Order.invoiceTitle")
     await trail.sink.append(
-        [
-            AuditEvent(
-                at=START,
-                kind=AuditKind.DENIAL,
-                principal_kind="partner",
-                principal_id=2,
-                principal_roles=("logistics",),
-                outcome="DENIED",
-                reason="NO_GRANT",
-                purpose="DELIVERY",
-                coordinate=field,
-                subjects=page,
-                request_id="page",
-            )
-            for field in fields
-        ]
+        [replace(denial(1), coordinate=field, subjects=page, request_id="page") for field in fields]
     )
     async with trail.engine.connect() as connection:
         rows = (await connection.execute(select(audit_subjects))).all()
