@@ -56,6 +56,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench --iterations 60 --json bench/results/latest.json
 	$(BIN)/python -m bench.overhttp --json bench/results/latest.json $(BENCH_HTTP_ARGS)
 	$(BIN)/python -m bench.consent_cost --iterations 60
+	$(BIN)/python -m bench.compiled_cost --iterations 60
 
 clean:
 	rm -rf $(VENV) var

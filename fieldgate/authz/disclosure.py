@@ -140,8 +140,8 @@ class DisclosureContext:
         self.audited: dict[tuple[str, Disclosure], set[int]] = {}
 
     def ignore_subjects(self) -> None:
-        """Ask no data subject anything: no gates, no child's data. Only a benchmark calls
-        this, to measure what asking costs; no request can."""
+        """Ask no data subject anything: no gates, no child's data. Only when
+        ``Services.subjects_asked`` is off, which only a benchmark does."""
         self.gates = None
         self.child_sensitive = frozenset()
         self._shapers.clear()

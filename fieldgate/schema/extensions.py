@@ -161,6 +161,8 @@ class DisclosureExtension(SchemaExtension):
                 encrypted=services.encrypted_coordinates,
                 decrypt=services.decrypt,
             )
+            if not services.subjects_asked:
+                ctx.disclosure.ignore_subjects()
             ctx.loaders = {}
 
         start_disclosure()

@@ -230,3 +230,31 @@ def test_stop_ends_the_whole_group_when_a_worker_outlives_its_parent(
         Server("left-behind", 0, process, tmp_path / "log").stop()
     assert process.returncode is not None
     assert not _runs(child)
+
+
+async def test_paired_runs_alternate_which_side_goes_first_and_report_ratios() -> None:
+    from bench.paired import interleave, report
+
+    calls: list[str] = []
+    ticks = iter(range(1000))
+
+    def side(name: str) -> Any:
+        async def run() -> str:
+            calls.append(name)
+            return name
+
+        return run
+
+    seen: list[tuple[str, str]] = []
+    times = await interleave(
+        [("a", side("a")), ("b", side("b"))],
+        iterations=2,
+        warmup=1,
+        check=lambda name, result: seen.append((name, result)),
+        clock=lambda: float(next(ticks)),
+    )
+    assert calls == ["a", "b", "b", "a", "a", "b"]  # round 2 starts with b
+    assert seen == [(c, c) for c in calls]
+    assert times == {"a": [1.0, 1.0], "b": [1.0, 1.0]}  # warm-up round left out
+    text = report("t", {"a": [0.002, 0.004], "b": [0.001, 0.002]})
+    assert "ratio a / b: mean 2.00x, medians 2.00x, paired 2.00x" in text
