@@ -233,12 +233,14 @@ def test_stop_ends_the_whole_group_when_a_worker_outlives_its_parent(
 
 
 async def test_paired_runs_alternate_which_side_goes_first_and_report_ratios() -> None:
+    from collections.abc import Awaitable, Callable
+
     from bench.paired import interleave, report
 
     calls: list[str] = []
     ticks = iter(range(1000))
 
-    def side(name: str) -> Any:
+    def side(name: str) -> Callable[[], Awaitable[str]]:
         async def run() -> str:
             calls.append(name)
             return name
