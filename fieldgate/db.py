@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -71,6 +71,23 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """One all-or-nothing unit of work: commits on success, rolls back on any error."""
     async with engine.begin() as connection:
         yield connection
+
+
+@asynccontextmanager
+async def locked_transaction(engine: AsyncEngine, key: int) -> AsyncIterator[AsyncConnection]:
+    """A transaction that holds a database-wide write lock from its first statement (one
+    writer at a time across processes); commits when the block ends without error.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the write lock before the first read. PostgreSQL: an
+    advisory transaction lock on ``key`` (a constant no other lock uses).
+    """
+    async with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif connection.dialect.name == "postgresql":
+            await connection.execute(select(func.pg_advisory_xact_lock(key)))
+        yield connection
+        await connection.commit()
 
 
 def sync_url(database_url: str) -> str:

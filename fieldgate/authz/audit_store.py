@@ -9,16 +9,17 @@ one transaction: it is stored whole, with contiguous ``seq``, or not at all.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fieldgate.authz.audit import AuditEvent, AuditKind, policy_change_event
 from fieldgate.authz.audit_chain import GENESIS, AuditKey, detail_text, link_of
+from fieldgate.db import locked_transaction
 from fieldgate.models import AuditEvent as AuditEventRow
 from fieldgate.models import AuditSubject
 
@@ -29,17 +30,9 @@ audit_subjects = AuditSubject.__table__  # type: ignore[attr-defined]
 CHAIN_LOCK = 0x6667_6175_6469_7400  # "fgaudit\0"
 
 
-@asynccontextmanager
-async def chain_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A transaction holding the chain's lock; commits when the block ends without error."""
-    async with engine.connect() as connection:
-        if connection.dialect.name == "sqlite":
-            # take the write lock now, not at the first INSERT: the head read must be locked
-            await connection.exec_driver_sql("BEGIN IMMEDIATE")
-        elif connection.dialect.name == "postgresql":
-            await connection.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK)))
-        yield connection
-        await connection.commit()
+def chain_transaction(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]:
+    """A transaction holding the chain's lock: the head is read and extended by one writer."""
+    return locked_transaction(engine, CHAIN_LOCK)
 
 
 async def chain_head(connection: AsyncConnection) -> tuple[int, str]:

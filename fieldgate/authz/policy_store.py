@@ -7,13 +7,14 @@ lock, so instances that watch the newest revision id never read half a change.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from fieldgate.db import locked_transaction
 from fieldgate.models import PolicyRevision, PolicyRule
 
 SEEDED_NOTE = "seeded from files"
@@ -37,16 +38,9 @@ def rule_line(values: Sequence[str]) -> str:
     return ", ".join(kept)
 
 
-@asynccontextmanager
-async def _write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    async with engine.connect() as connection:
-        if connection.dialect.name == "sqlite":
-            # take the write lock before reading: two instances must not both seed
-            await connection.exec_driver_sql("BEGIN IMMEDIATE")
-        elif connection.dialect.name == "postgresql":
-            await connection.execute(select(func.pg_advisory_xact_lock(_WRITE_LOCK)))
-        yield connection
-        await connection.commit()
+def _write_transaction(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]:
+    """Locked before reading: two instances must not both seed."""
+    return locked_transaction(engine, _WRITE_LOCK)
 
 
 class DatabasePolicyStore:
