@@ -20,11 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from fieldgate.authz.audit import AuditEvent, AuditKind, policy_change_event
 from fieldgate.authz.audit_chain import GENESIS, AuditKey, detail_text, link_of
 from fieldgate.db import locked_transaction
-from fieldgate.models import AuditEvent as AuditEventRow
-from fieldgate.models import AuditSubject
-
-audit_events = AuditEventRow.__table__  # type: ignore[attr-defined]
-audit_subjects = AuditSubject.__table__  # type: ignore[attr-defined]
+from fieldgate.models.tables import audit_events, audit_subjects
 
 # pg_advisory_xact_lock key of the chain head: any constant that no other lock uses.
 CHAIN_LOCK = 0x6667_6175_6469_7400  # "fgaudit\0"

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fieldgate.authz.audit_chain import GENESIS, AuditKey, link_of
-from fieldgate.authz.audit_store import audit_events, audit_subjects
+from fieldgate.models.tables import audit_events, audit_subjects
 
 Row = Mapping[Any, Any]
 

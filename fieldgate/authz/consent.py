@@ -20,7 +20,7 @@ from fieldgate.authz.classification import Level
 from fieldgate.authz.decisions import DenialReason
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.authz.purposes import PurposeVocabulary
-from fieldgate.models import Consent, User
+from fieldgate.models.tables import consents, users
 
 CROSS_BORDER = "CROSS_BORDER"
 """The separate consent a user gives to transfers of their data outside mainland China."""
@@ -32,9 +32,6 @@ IDENTITY_COORDINATES = frozenset({"User.idNumber", "Order.buyerIdNumber"})
 TRACKING_PURPOSES = frozenset({"PERSONALISATION", "MARKETING"})
 ADULT_AGE = 18
 CHILD_AGE = 14
-
-consents = Consent.__table__  # type: ignore[attr-defined]
-users = User.__table__  # type: ignore[attr-defined]
 
 
 def age_on(birth_date: date | None, today: date) -> int | None:

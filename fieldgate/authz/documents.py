@@ -20,16 +20,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fieldgate.errors import BadUserInput, NotFound
-from fieldgate.models import Partner
-from fieldgate.models.integration import PartnerDocument, PersistedDocument
+from fieldgate.models.tables import partner_documents as partner_documents_table
+from fieldgate.models.tables import partners as partners_table
+from fieldgate.models.tables import persisted_documents as documents_table
 
 ALLOW_LIST_TTL = 1.0  # seconds: a new registration reaches every instance this quickly
 MAX_DOCUMENT_CHARS = 100 * 1024
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-
-documents_table = PersistedDocument.__table__  # type: ignore[attr-defined]
-partner_documents_table = PartnerDocument.__table__  # type: ignore[attr-defined]
-partners_table = Partner.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,7 @@ from fieldgate.authz.plans import compile_plan
 from fieldgate.authz.policy import ANONYMOUS_ROLE, Policy, RowCondition
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.errors import BadUserInput
-from fieldgate.models import User
+from fieldgate.models.tables import users
 
 USER_ROLE = "user"
 PARTNER_ROLES = frozenset({"logistics", "payment", "merchant", "analytics"})
@@ -63,8 +63,6 @@ PARTNER_ROLES = frozenset({"logistics", "payment", "merchant", "analytics"})
 _ANY_ROWS = frozenset({RowCondition.ANY})
 _OWNER_ROWS = frozenset({RowCondition.ANY, RowCondition.OWNER})
 _ASSIGNED_ROWS = frozenset({RowCondition.ANY, RowCondition.ASSIGNED})
-
-users = User.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)

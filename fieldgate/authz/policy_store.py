@@ -15,14 +15,12 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fieldgate.db import locked_transaction
-from fieldgate.models import PolicyRevision, PolicyRule
+from fieldgate.models.tables import policy_revisions as _revisions
+from fieldgate.models.tables import policy_rules as _rules
 
 SEEDED_NOTE = "seeded from files"
 _VALUES = 6  # v0..v5 after the line type
 _WRITE_LOCK = 0x706F6C6963790001  # PostgreSQL advisory lock of policy writes ("policy", 1)
-
-_rules = PolicyRule.__table__  # type: ignore[attr-defined]
-_revisions = PolicyRevision.__table__  # type: ignore[attr-defined]
 
 
 def rule_values(line: str) -> tuple[str, ...]:

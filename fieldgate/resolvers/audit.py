@@ -20,9 +20,9 @@ from strawberry.types import Info
 from fieldgate.authz.audit import Actor, AuditKind
 from fieldgate.authz.audit_request import RequestFacts, must_fail_closed, request_events
 from fieldgate.errors import BadUserInput
+from fieldgate.models.tables import audit_events, audit_subjects
 from fieldgate.resolvers.context import RequestContext
 from fieldgate.resolvers.queries import list_rows
-from fieldgate.resolvers.sources import audit_events, audit_subjects
 
 Row = dict[str, Any]
 Ctx = Info[RequestContext, None]

@@ -20,19 +20,20 @@ from fieldgate.authz.issuance import login as login_account
 from fieldgate.authz.passwords import hash_password
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
-from fieldgate.models import Partner, Staff
-from fieldgate.resolvers.context import RequestContext
-from fieldgate.resolvers.queries import data_keyring, lookup, parse_id
-from fieldgate.resolvers.sources import (
-    SOURCES,
+from fieldgate.models.tables import (
     courses,
-    items,
     login_events,
     messages,
     orders,
+    partners,
     tickets,
     users,
 )
+from fieldgate.models.tables import order_items as items
+from fieldgate.models.tables import staff as staff_table
+from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.queries import data_keyring, lookup, parse_id
+from fieldgate.resolvers.sources import SOURCES
 
 Row = dict[str, Any]
 Ctx = Info[RequestContext, None]
@@ -40,8 +41,6 @@ Ctx = Info[RequestContext, None]
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,32}")
 MOBILE = re.compile(r"1[3-9]\d{9}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[A-Za-z]{2,}")
-staff_table = Staff.__table__  # type: ignore[attr-defined]
-partners = Partner.__table__  # type: ignore[attr-defined]
 
 
 def _now() -> datetime:

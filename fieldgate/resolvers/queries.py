@@ -12,10 +12,11 @@ from strawberry.types import Info
 from fieldgate.authz.disclosure import path_key
 from fieldgate.authz.keyring import Keyring
 from fieldgate.errors import BadUserInput, FieldgateError, NotFound
+from fieldgate.models.tables import courses, orders, tickets
+from fieldgate.models.tables import users as users_table
 from fieldgate.resolvers.context import RequestContext
 from fieldgate.resolvers.pagination import connection, decode_cursor, page_size
-from fieldgate.resolvers.sources import SOURCES, courses, orders, tickets
-from fieldgate.resolvers.sources import users as users_table
+from fieldgate.resolvers.sources import SOURCES
 
 Row = dict[str, Any]
 Ctx = Info[RequestContext, None]

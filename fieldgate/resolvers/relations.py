@@ -14,16 +14,10 @@ from sqlalchemy import ColumnElement
 from strawberry.types import Info
 
 from fieldgate.authz.plans import Producer
+from fieldgate.models.tables import devices, enrollments, login_events, messages, third_party_logins
+from fieldgate.models.tables import order_items as items
 from fieldgate.resolvers.context import RequestContext
-from fieldgate.resolvers.sources import (
-    SOURCES,
-    devices,
-    enrollments,
-    items,
-    login_events,
-    messages,
-    third_party_logins,
-)
+from fieldgate.resolvers.sources import SOURCES
 
 Row = dict[str, Any]
 

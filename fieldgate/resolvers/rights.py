@@ -27,35 +27,29 @@ from fieldgate.authz.consent import CROSS_BORDER, age_on
 from fieldgate.authz.keyring import Keyring
 from fieldgate.authz.purposes import Purpose
 from fieldgate.errors import BadUserInput, Conflict, NotFound
-from fieldgate.models import (
-    Consent,
-    Device,
-    Enrollment,
-    IssuedToken,
-    LoginEvent,
-    Order,
-    SupportTicket,
-    ThirdPartyLogin,
-    TicketMessage,
-    User,
+from fieldgate.models.tables import (
+    consents,
+    devices,
+    enrollments,
+    login_events,
+    messages,
+    orders,
+    third_party_logins,
+    tickets,
+    users,
 )
+from fieldgate.models.tables import issued_tokens as tokens
 from fieldgate.resolvers.context import RequestContext
 from fieldgate.resolvers.mutations import require_user
 
 Ctx = Info[RequestContext, None]
 
-consents = Consent.__table__  # type: ignore[attr-defined]
-users = User.__table__  # type: ignore[attr-defined]
-orders = Order.__table__  # type: ignore[attr-defined]
-tickets = SupportTicket.__table__  # type: ignore[attr-defined]
-messages = TicketMessage.__table__  # type: ignore[attr-defined]
-tokens = IssuedToken.__table__  # type: ignore[attr-defined]
 CHILD_TABLES = (
-    ThirdPartyLogin.__table__,  # type: ignore[attr-defined]
-    Device.__table__,  # type: ignore[attr-defined]
-    LoginEvent.__table__,  # type: ignore[attr-defined]
-    Enrollment.__table__,  # type: ignore[attr-defined]
-    Consent.__table__,  # type: ignore[attr-defined]
+    third_party_logins,
+    devices,
+    login_events,
+    enrollments,
+    consents,
 )
 # Purposes a data subject can opt in to (the others rest on contract or law, not consent).
 CONSENTABLE = frozenset(

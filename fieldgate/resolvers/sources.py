@@ -18,33 +18,20 @@ from sqlalchemy.sql import FromClause
 from fieldgate.authz.disclosure import BORN_KEY
 from fieldgate.authz.policy import Policy, RowScope
 from fieldgate.authz.principal import Principal
-from fieldgate.models import (
-    AuditEvent,
-    AuditSubject,
-    Course,
-    Device,
-    Enrollment,
-    LoginEvent,
-    Order,
-    OrderItem,
-    SupportTicket,
-    ThirdPartyLogin,
-    TicketMessage,
-    User,
+from fieldgate.models.tables import (
+    audit_events,
+    audit_subjects,
+    courses,
+    devices,
+    enrollments,
+    login_events,
+    messages,
+    orders,
+    third_party_logins,
+    tickets,
+    users,
 )
-
-users = User.__table__  # type: ignore[attr-defined]
-orders = Order.__table__  # type: ignore[attr-defined]
-items = OrderItem.__table__  # type: ignore[attr-defined]
-courses = Course.__table__  # type: ignore[attr-defined]
-tickets = SupportTicket.__table__  # type: ignore[attr-defined]
-messages = TicketMessage.__table__  # type: ignore[attr-defined]
-enrollments = Enrollment.__table__  # type: ignore[attr-defined]
-devices = Device.__table__  # type: ignore[attr-defined]
-login_events = LoginEvent.__table__  # type: ignore[attr-defined]
-third_party_logins = ThirdPartyLogin.__table__  # type: ignore[attr-defined]
-audit_events = AuditEvent.__table__  # type: ignore[attr-defined]
-audit_subjects = AuditSubject.__table__  # type: ignore[attr-defined]
+from fieldgate.models.tables import order_items as items
 
 ScopeFilter = Callable[[RowScope, Principal], ColumnElement[bool]]
 

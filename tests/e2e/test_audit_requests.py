@@ -27,10 +27,10 @@ from fieldgate.authz.audit import (
     consent_change_event,
     rights_request_event,
 )
-from fieldgate.authz.audit_store import audit_events
 from fieldgate.authz.issuance import issue_for_subject, revoke
 from fieldgate.authz.keyring import Keyring
 from fieldgate.models import Order, Staff, User
+from fieldgate.models.tables import audit_events
 from fieldgate.settings import Settings
 from tests.gateway import Gateway, recorded_statements
 

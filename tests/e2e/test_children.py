@@ -18,10 +18,10 @@ from sqlalchemy import select, update
 
 from fieldgate.app import create_app
 from fieldgate.authz.audit import AuditEvent, AuditKind
-from fieldgate.authz.audit_store import audit_events
 from fieldgate.authz.consent import age_on
 from fieldgate.authz.disclosure import BORN_KEY
 from fieldgate.models import User
+from fieldgate.models.tables import audit_events
 from fieldgate.settings import Settings
 from tests.gateway import Gateway, recorded_statements
 

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import func, inspect, select, text
 
 from fieldgate.authz.audit_chain import load_audit_key
-from fieldgate.authz.audit_store import audit_events, audit_subjects
 from fieldgate.authz.audit_verify import verify_trail
 from fieldgate.authz.consent import age_on
 from fieldgate.authz.masking import MaskStrategy
 from fieldgate.models import Consent, Order, User
+from fieldgate.models.tables import audit_events, audit_subjects
 from tests.gateway import Gateway
 
 consents = Consent.__table__  # type: ignore[attr-defined]

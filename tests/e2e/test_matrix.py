@@ -19,7 +19,8 @@ from fieldgate.authz.classification import Catalog
 from fieldgate.authz.masking import MaskStrategy
 from fieldgate.authz.principal import ANONYMOUS
 from fieldgate.models import Consent
-from fieldgate.resolvers.sources import SOURCES, users
+from fieldgate.models.tables import users
+from fieldgate.resolvers.sources import SOURCES
 from tests.gateway import Gateway
 from tests.matrix.expectations import ACCOUNTS, Expectation, cases
 

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from fieldgate.app import create_app
 from fieldgate.authz.audit import AuditEvent, AuditKind
 from fieldgate.authz.audit_chain import load_audit_key
-from fieldgate.authz.audit_store import audit_events
 from fieldgate.authz.audit_verify import verify_trail
 from fieldgate.db import create_engine
 from fieldgate.migrate import upgrade
+from fieldgate.models.tables import audit_events
 from fieldgate.settings import PACKAGED_POLICY_DIR, Settings
 from tests.conftest import DatabaseFactory
 

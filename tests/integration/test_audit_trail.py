@@ -27,11 +27,12 @@ from fieldgate.authz.audit import (
     rights_request_event,
 )
 from fieldgate.authz.audit_chain import GENESIS, AuditKey, link_of, load_audit_key
-from fieldgate.authz.audit_store import DatabaseAuditSink, audit_events, audit_subjects
+from fieldgate.authz.audit_store import DatabaseAuditSink
 from fieldgate.authz.audit_verify import verify_trail
 from fieldgate.cli import app
 from fieldgate.db import create_engine
 from fieldgate.migrate import upgrade
+from fieldgate.models.tables import audit_events, audit_subjects
 from fieldgate.settings import Settings
 from tests.conftest import DatabaseFactory
 
