@@ -16,7 +16,7 @@ from fieldgate.models.tables import courses, orders, tickets
 from fieldgate.models.tables import users as users_table
 from fieldgate.resolvers.context import RequestContext
 from fieldgate.resolvers.pagination import connection, decode_cursor, page_size
-from fieldgate.resolvers.sources import SOURCES
+from fieldgate.resolvers.sources import SOURCES, disclosed_select
 
 Row = dict[str, Any]
 Ctx = Info[RequestContext, None]
@@ -39,10 +39,8 @@ async def lookup(info: Ctx, type_name: str, row_id: int) -> Row:
     disclosure = ctx.disclosed
     source = SOURCES[type_name]
     producer = disclosure.plan.producer(path_key(info.path))
-    attributes = producer.readable_attributes() if producer is not None else []
-    born = producer is not None and disclosure.wants_birth_dates(producer)
     statement = (
-        source.select(attributes, subject_born=born)
+        disclosed_select(source, producer, disclosure)
         .where(source.visibility(ctx.principal, ctx.services.policy))
         .where(source.id_column == row_id)
     )
@@ -71,12 +69,7 @@ async def list_rows(
     conditions = [source.visibility(ctx.principal, ctx.services.policy), *where]
     count: Select[Any] = select(func.count()).select_from(source.from_clause).where(*conditions)
     producer = disclosure.plan.producer(path_key(info.path))
-    if producer is not None:
-        born = disclosure.wants_birth_dates(producer)
-        statement = source.select(producer.readable_attributes(), subject_born=born)
-    else:
-        statement = source.select([])
-    statement = statement.where(*conditions)
+    statement = disclosed_select(source, producer, disclosure).where(*conditions)
     if after_id is not None:
         statement = statement.where(source.id_column > after_id)
     raw = await ctx.fetch(statement.order_by(source.id_column).limit(limit + 1))

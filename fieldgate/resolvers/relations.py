@@ -17,7 +17,7 @@ from fieldgate.authz.plans import Producer
 from fieldgate.models.tables import devices, enrollments, login_events, messages, third_party_logins
 from fieldgate.models.tables import order_items as items
 from fieldgate.resolvers.context import RequestContext
-from fieldgate.resolvers.sources import SOURCES
+from fieldgate.resolvers.sources import SOURCES, disclosed_select
 
 Row = dict[str, Any]
 
@@ -27,10 +27,7 @@ def _select_for(
 ) -> Any:
     source = SOURCES[producer.type_name]
     return (
-        source.select(
-            producer.readable_attributes(),
-            subject_born=ctx.disclosed.wants_birth_dates(producer),
-        )
+        disclosed_select(source, producer, ctx.disclosed)
         .where(source.visibility(ctx.principal, ctx.services.policy))
         .where(key_column.in_(keys))
         .order_by(*source.order_by)

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.sql import FromClause
 
-from fieldgate.authz.disclosure import BORN_KEY
+from fieldgate.authz.disclosure import BORN_KEY, DisclosureContext
+from fieldgate.authz.plans import Producer
 from fieldgate.authz.policy import Policy, RowScope
 from fieldgate.authz.principal import Principal
 from fieldgate.models.tables import (
@@ -124,6 +125,17 @@ class RowSource:
         if subject_born and subject is not None:
             columns.append(_birth_date_of(subject).label(BORN_KEY))
         return select(*columns).select_from(self.from_clause)
+
+
+def disclosed_select(
+    source: RowSource, producer: Producer | None, disclosure: DisclosureContext
+) -> Select[Any]:
+    """What rows produced at ``producer`` are read with: the columns its plan may disclose,
+    and the subjects' birth dates when their ages are all the disclosure needs."""
+    if producer is None:
+        return source.select([])
+    born = disclosure.wants_birth_dates(producer)
+    return source.select(producer.readable_attributes(), subject_born=born)
 
 
 _subject_users = users.alias("subject_user")
