@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from fieldgate.authz.keyring import load_keyring
-from fieldgate.db import create_engine
+from fieldgate.crypto.keyring import load_keyring
 from fieldgate.demo.seed import seed_demo
-from fieldgate.migrate import upgrade
+from fieldgate.infra.db import create_engine
+from fieldgate.infra.migrate import upgrade
 from fieldgate.settings import Settings
 
 # Smaller than the demo defaults (seeds in about a second) and still more than a page

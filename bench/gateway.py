@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from fieldgate.app import AppServices, build_services
-from fieldgate.authz.issuance import issue_for_subject
 from fieldgate.authz.principal import Principal
-from fieldgate.db import create_engine
+from fieldgate.identity.issuance import issue_for_subject
+from fieldgate.infra.db import create_engine
 from fieldgate.settings import PACKAGED_POLICY_DIR, Settings
 
 TOKEN_TTL = timedelta(hours=1)

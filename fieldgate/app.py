@@ -21,47 +21,47 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from fieldgate.access_log import redact_access_log_queries
-from fieldgate.authz.audit import AuditSink
-from fieldgate.authz.audit_chain import AuditKey, load_audit_key
-from fieldgate.authz.audit_request import request_id_from
-from fieldgate.authz.audit_store import DatabaseAuditSink
-from fieldgate.authz.audit_writer import AuditWriter
-from fieldgate.authz.authn import (
+from fieldgate.audit.chain import AuditKey, load_audit_key
+from fieldgate.audit.events import AuditSink
+from fieldgate.audit.request import request_id_from
+from fieldgate.audit.store import DatabaseAuditSink
+from fieldgate.audit.writer import AuditWriter
+from fieldgate.authz.classification import Catalog, Level
+from fieldgate.authz.disclosure import MaskResolver
+from fieldgate.authz.lint import lint_policy
+from fieldgate.authz.masking import MaskFunction, MaskStrategy, mask_function
+from fieldgate.authz.plans import PlanCache
+from fieldgate.authz.policy import Policy, load_policy
+from fieldgate.authz.principal import ANONYMOUS, Principal
+from fieldgate.authz.purposes import load_purposes
+from fieldgate.authz.shadow import ShadowPolicy
+from fieldgate.crypto.encrypted import ENCRYPTED_COORDINATES
+from fieldgate.crypto.keyring import Keyring, load_keyring
+from fieldgate.documents.store import TrustedDocuments
+from fieldgate.errors import PolicyError, SchemaMisdeclared
+from fieldgate.http.cors import cors_middleware
+from fieldgate.http.guard import RequestGuard
+from fieldgate.http.observer import RequestObserver, current_request_id, remember_context
+from fieldgate.http.operations import operations_routes
+from fieldgate.http.persisted import DocumentGate
+from fieldgate.http.rate_limit_guard import RateLimitGuard
+from fieldgate.http.secure_headers import SecureHeaders
+from fieldgate.http.view import GraphQLOverHTTP
+from fieldgate.identity.authn import (
     DatabaseRevocations,
     RevocationChecker,
     TokenAuthBackend,
     authentication_error_response,
 )
-from fieldgate.authz.classification import Catalog, Level
-from fieldgate.authz.disclosure import MaskResolver
-from fieldgate.authz.documents import TrustedDocuments
-from fieldgate.authz.encrypted import ENCRYPTED_COORDINATES
-from fieldgate.authz.keyring import Keyring, load_keyring
-from fieldgate.authz.keys import SigningKey, load_signing_key
-from fieldgate.authz.lint import lint_policy
-from fieldgate.authz.masking import MaskFunction, MaskStrategy, mask_function
-from fieldgate.authz.plans import PlanCache
-from fieldgate.authz.policy import Policy, load_policy
-from fieldgate.authz.policy_changes import PolicyAdministration
-from fieldgate.authz.policy_store import DatabasePolicyStore
-from fieldgate.authz.policy_watch import PolicySource, PolicyWatcher, check_policy
-from fieldgate.authz.principal import ANONYMOUS, Principal
-from fieldgate.authz.purposes import load_purposes
-from fieldgate.authz.shadow import ShadowPolicy
-from fieldgate.authz.tokens import TokenService
-from fieldgate.db import create_engine, engine_options
-from fieldgate.errors import PolicyError, SchemaMisdeclared
-from fieldgate.http.cors import cors_middleware
-from fieldgate.http.guard import RequestGuard
-from fieldgate.http.persisted import DocumentGate
-from fieldgate.http.rate_limit import RateLimiter
-from fieldgate.http.rate_limit_guard import RateLimitGuard
-from fieldgate.http.secure_headers import SecureHeaders
-from fieldgate.http.view import GraphQLOverHTTP
+from fieldgate.identity.signing_key import SigningKey, load_signing_key
+from fieldgate.identity.tokens import TokenService
+from fieldgate.infra.db import create_engine, engine_options
+from fieldgate.observability.access_log import redact_access_log_queries
 from fieldgate.observability.logging import configure_logging
-from fieldgate.observability.requests import RequestObserver, current_request_id, remember_context
-from fieldgate.observability.routes import operations_routes
+from fieldgate.policy_store.changes import PolicyAdministration
+from fieldgate.policy_store.database import DatabasePolicyStore
+from fieldgate.policy_store.watch import PolicySource, PolicyWatcher, check_policy
+from fieldgate.ratelimit.limiter import RateLimiter
 from fieldgate.resolvers.context import RequestContext, Services
 from fieldgate.schema import build_schema
 from fieldgate.schema.catalog import build_catalog

@@ -1,6 +1,6 @@
-"""Alembic environment for SQLite and PostgreSQL, driven by fieldgate.migrate.
+"""Alembic environment for SQLite and PostgreSQL, driven by fieldgate.infra.migrate.
 
-The database URL is given by the caller (``fieldgate.migrate.alembic_config``), never read
+The database URL is given by the caller (``fieldgate.infra.migrate.alembic_config``), never read
 from an ini file. Migrations run on the synchronous drivers: ``sqlite`` and ``psycopg2``.
 A caller that already holds a synchronous connection may pass it as
 ``config.attributes["connection"]`` instead.
@@ -14,7 +14,7 @@ from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection, create_engine, make_url
 
-from fieldgate.db import sync_url
+from fieldgate.infra.db import sync_url
 from fieldgate.models import metadata
 
 config = context.config
@@ -23,7 +23,7 @@ config = context.config
 def _database_url() -> str:
     url = config.attributes.get("database_url")
     if not isinstance(url, str) or not url:
-        raise RuntimeError("no database URL: run migrations through fieldgate.migrate")
+        raise RuntimeError("no database URL: run migrations through fieldgate.infra.migrate")
     return sync_url(url)
 
 

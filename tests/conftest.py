@@ -20,7 +20,7 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from fieldgate.migrate import upgrade
+from fieldgate.infra.migrate import upgrade
 
 pytest_plugins = ["tests.gateway"]
 

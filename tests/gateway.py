@@ -18,11 +18,11 @@ from sqlalchemy import event
 from starlette.applications import Starlette
 
 from fieldgate.app import AppServices, create_app
-from fieldgate.authz.issuance import issue_for_subject
-from fieldgate.authz.keyring import Keyring, load_keyring
-from fieldgate.db import create_engine
+from fieldgate.crypto.keyring import Keyring, load_keyring
 from fieldgate.demo.seed import seed_demo
-from fieldgate.migrate import upgrade
+from fieldgate.identity.issuance import issue_for_subject
+from fieldgate.infra.db import create_engine
+from fieldgate.infra.migrate import upgrade
 from fieldgate.settings import Settings
 
 DEMO_SIZES = {"users": 60, "courses": 20, "orders": 240, "tickets": 40}

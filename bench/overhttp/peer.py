@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.overhttp.loadgen import PEERS_DIR
 from bench.overhttp.servers import Server, free_port, start
-from fieldgate.authz.keys import DEVELOPMENT_KEY_NAME
+from fieldgate.identity.signing_key import DEVELOPMENT_KEY_NAME
 
 PEER_SERVER = PEERS_DIR / "yoga" / "server.mjs"
 

@@ -14,12 +14,12 @@ from sqlmodel import SQLModel
 from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
 
 import fieldgate.models  # noqa: F401  (registers every table on the metadata)
-from fieldgate.authz.keyring import Keyring
-from fieldgate.authz.passwords import hash_password
-from fieldgate.db import transaction
+from fieldgate.crypto.keyring import Keyring
 from fieldgate.demo.dataset import TABLES, DemoSizes, generate_demo
 from fieldgate.demo.rows import Row
 from fieldgate.demo.sensitive import seal_sensitive
+from fieldgate.identity.passwords import hash_password
+from fieldgate.infra.db import transaction
 
 # Every demo account (staff and users) signs in with this password.
 DEMO_PASSWORD = "fieldgate-demo"
@@ -104,7 +104,7 @@ async def seed_demo(
     in their random nonces, not in what they open to). Does nothing and
     reports ``already_seeded`` when the user ``alice`` exists. All or nothing: one
     transaction. The sensitive columns are sealed with ``keyring`` (the deployment's data
-    keyring, :func:`~fieldgate.authz.keyring.load_keyring`). Raises
+    keyring, :func:`~fieldgate.crypto.keyring.load_keyring`). Raises
     :class:`~fieldgate.errors.BadUserInput` for sizes under 10.
     """
     sizes = DemoSizes(users=users, courses=courses, orders=orders, tickets=tickets)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fieldgate.authz.encrypted import ENCRYPTED_COLUMNS
-from fieldgate.authz.keyring import Keyring
+from fieldgate.crypto.encrypted import ENCRYPTED_COLUMNS
+from fieldgate.crypto.keyring import Keyring
 from fieldgate.demo.rows import Row
 
 # Table -> columns that hold sensitive personal information, stored encrypted.

@@ -19,14 +19,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.http import GraphQLRequestData
 
-from fieldgate.authz.documents import (
+from fieldgate.authz.principal import Principal, PrincipalKind
+from fieldgate.documents.store import (
     SHA256_HEX,
     DocumentTexts,
     TrustedDocuments,
     remember_document,
     sha256_of,
 )
-from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.errors import (
     DocumentNotAllowed,
     PersistedQueryHashMismatch,

@@ -13,8 +13,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from fieldgate.authz.principal import ANONYMOUS, Principal
 from fieldgate.errors import RateLimited
 from fieldgate.http.media import JSON, response_media_type
-from fieldgate.http.rate_limit import Exceeded, RateLimiter, principal_keys
 from fieldgate.http.refusals import HTTPRefusal, refusal_response
+from fieldgate.ratelimit.limiter import Exceeded, RateLimiter, principal_keys
 
 
 def rate_limited(exceeded: Exceeded) -> HTTPRefusal:

@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import Info
 
-from fieldgate.authz.documents import register_document
-from fieldgate.authz.issuance import issue_for_subject, list_tokens, parse_ttl, revoke
 from fieldgate.authz.policy import DOCUMENTS_OBJECT, MANAGE_ACT, TOKENS_OBJECT
 from fieldgate.authz.principal import Principal, PrincipalKind
-from fieldgate.authz.tokens import subject_of
+from fieldgate.documents.store import register_document
 from fieldgate.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
+from fieldgate.identity.issuance import issue_for_subject, list_tokens, parse_ttl, revoke
+from fieldgate.identity.tokens import subject_of
 from fieldgate.models import IssuedToken, Partner, Staff, User
 from fieldgate.resolvers.context import RequestContext
 

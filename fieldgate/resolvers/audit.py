@@ -17,8 +17,8 @@ from graphql import GraphQLError
 from sqlalchemy import ColumnElement, or_, select
 from strawberry.types import Info
 
-from fieldgate.authz.audit import Actor, AuditKind
-from fieldgate.authz.audit_request import RequestFacts, must_fail_closed, request_events
+from fieldgate.audit.events import Actor, AuditKind
+from fieldgate.audit.request import RequestFacts, must_fail_closed, request_events
 from fieldgate.errors import BadUserInput
 from fieldgate.models.tables import audit_events, audit_subjects
 from fieldgate.resolvers.context import RequestContext

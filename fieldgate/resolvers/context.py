@@ -12,16 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
-from fieldgate.authz.audit import AuditEvent
-from fieldgate.authz.audit_writer import AuditWriter
+from fieldgate.audit.events import AuditEvent
+from fieldgate.audit.writer import AuditWriter
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.consent import SubjectFacts, load_subject_facts
 from fieldgate.authz.disclosure import DisclosureContext, MaskResolver
 from fieldgate.authz.plans import PlanCache
 from fieldgate.authz.policy import Policy
 from fieldgate.authz.principal import Principal
-from fieldgate.authz.tokens import TokenService
 from fieldgate.errors import ServiceUnavailable
+from fieldgate.identity.tokens import TokenService
 from fieldgate.observability.metrics import Metrics
 from fieldgate.settings import Settings
 

@@ -14,12 +14,12 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
-from fieldgate.authz.audit import Actor, RightsRequest, rights_request_event
-from fieldgate.authz.issuance import issue_for_subject
-from fieldgate.authz.issuance import login as login_account
-from fieldgate.authz.passwords import hash_password
+from fieldgate.audit.events import Actor, RightsRequest, rights_request_event
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
+from fieldgate.identity.issuance import issue_for_subject
+from fieldgate.identity.issuance import login as login_account
+from fieldgate.identity.passwords import hash_password
 from fieldgate.models.tables import (
     courses,
     login_events,

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from strawberry.types import Info
 
 from fieldgate.authz.policy import MANAGE_ACT, POLICY_OBJECT
-from fieldgate.authz.policy_changes import PolicyAdministration, PolicyChange
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.authz.shadow import ShadowDifference, ShadowPolicy
 from fieldgate.errors import Conflict, Forbidden, Unauthenticated
+from fieldgate.policy_store.changes import PolicyAdministration, PolicyChange
 from fieldgate.resolvers.context import RequestContext
 
 Ctx = Info[RequestContext, None]

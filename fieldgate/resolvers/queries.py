@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from strawberry.types import Info
 
 from fieldgate.authz.disclosure import path_key
-from fieldgate.authz.keyring import Keyring
+from fieldgate.crypto.keyring import Keyring
 from fieldgate.errors import BadUserInput, FieldgateError, NotFound
 from fieldgate.models.tables import courses, orders, tickets
 from fieldgate.models.tables import users as users_table

@@ -15,7 +15,7 @@ from sqlalchemy import delete, exists, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
-from fieldgate.authz.audit import (
+from fieldgate.audit.events import (
     Actor,
     AuditEvent,
     ConsentChange,
@@ -24,8 +24,8 @@ from fieldgate.authz.audit import (
     rights_request_event,
 )
 from fieldgate.authz.consent import CROSS_BORDER, age_on
-from fieldgate.authz.keyring import Keyring
 from fieldgate.authz.purposes import Purpose
+from fieldgate.crypto.keyring import Keyring
 from fieldgate.errors import BadUserInput, Conflict, NotFound
 from fieldgate.models.tables import (
     consents,

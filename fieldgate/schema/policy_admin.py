@@ -9,8 +9,8 @@ from typing import Any
 
 import strawberry
 
-from fieldgate.authz.policy_changes import PolicyChange
 from fieldgate.authz.shadow import ShadowDifference
+from fieldgate.policy_store.changes import PolicyChange
 
 
 @strawberry.type(description="A policy change now in force on every instance.")

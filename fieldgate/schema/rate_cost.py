@@ -11,7 +11,7 @@ from strawberry.extensions import SchemaExtension
 
 from fieldgate.authz.principal import ANONYMOUS, Principal
 from fieldgate.errors import RateLimited
-from fieldgate.http.rate_limit import Exceeded, RateLimiter, principal_keys
+from fieldgate.ratelimit.limiter import Exceeded, RateLimiter, principal_keys
 from fieldgate.schema.limits import QueryLimits
 from fieldgate.schema.shape import measure
 

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import strawberry
 
-from fieldgate.authz.audit import AuditKind
+from fieldgate.audit.events import AuditKind
 from fieldgate.authz.classification import Level
 from fieldgate.authz.masking import MaskStrategy as M
 from fieldgate.authz.purposes import Purpose as P

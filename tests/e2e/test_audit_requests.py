@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from fieldgate.app import AppServices, create_app
-from fieldgate.authz.audit import (
+from fieldgate.audit.events import (
     Actor,
     AuditEvent,
     AuditKind,
@@ -27,8 +27,8 @@ from fieldgate.authz.audit import (
     consent_change_event,
     rights_request_event,
 )
-from fieldgate.authz.issuance import issue_for_subject, revoke
-from fieldgate.authz.keyring import Keyring
+from fieldgate.crypto.keyring import Keyring
+from fieldgate.identity.issuance import issue_for_subject, revoke
 from fieldgate.models import Order, Staff, User
 from fieldgate.models.tables import audit_events
 from fieldgate.settings import Settings

@@ -12,9 +12,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from fieldgate.authz.issuance import revoke
-from fieldgate.authz.keys import SigningKey
-from fieldgate.authz.tokens import TokenService
+from fieldgate.identity.issuance import revoke
+from fieldgate.identity.signing_key import SigningKey
+from fieldgate.identity.tokens import TokenService
 from tests.gateway import Gateway
 
 ME = "{ me { id username } }"

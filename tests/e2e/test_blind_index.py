@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from fieldgate.authz.keyring import Keyring
+from fieldgate.crypto.keyring import Keyring
 from fieldgate.models import Consent, Order, User
 from tests.gateway import Gateway
 

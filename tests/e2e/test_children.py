@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select, update
 
 from fieldgate.app import create_app
-from fieldgate.authz.audit import AuditEvent, AuditKind
+from fieldgate.audit.events import AuditEvent, AuditKind
 from fieldgate.authz.consent import age_on
 from fieldgate.authz.disclosure import BORN_KEY
 from fieldgate.models import User

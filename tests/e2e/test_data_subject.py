@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import func, inspect, select, text
 
-from fieldgate.authz.audit_chain import load_audit_key
-from fieldgate.authz.audit_verify import verify_trail
+from fieldgate.audit.chain import load_audit_key
+from fieldgate.audit.verify import verify_trail
 from fieldgate.authz.consent import age_on
 from fieldgate.authz.masking import MaskStrategy
 from fieldgate.models import Consent, Order, User

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
 from fieldgate.app import create_app
-from fieldgate.authz.documents import TrustedDocuments, register_document
 from fieldgate.cli import app as cli
+from fieldgate.documents.store import TrustedDocuments, register_document
 from fieldgate.models import AuditEvent
 from tests.gateway import Gateway
 from tests.matrix.expectations import cases

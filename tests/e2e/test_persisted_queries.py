@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import orjson
 
-from fieldgate.authz.documents import find_document
+from fieldgate.documents.store import find_document
 from tests.gateway import Gateway
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"

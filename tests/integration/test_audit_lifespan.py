@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from fieldgate.app import create_app
-from fieldgate.authz.audit import AuditEvent, AuditKind
-from fieldgate.authz.audit_chain import load_audit_key
-from fieldgate.authz.audit_verify import verify_trail
-from fieldgate.db import create_engine
-from fieldgate.migrate import upgrade
+from fieldgate.audit.chain import load_audit_key
+from fieldgate.audit.events import AuditEvent, AuditKind
+from fieldgate.audit.verify import verify_trail
+from fieldgate.infra.db import create_engine
+from fieldgate.infra.migrate import upgrade
 from fieldgate.models.tables import audit_events
 from fieldgate.settings import PACKAGED_POLICY_DIR, Settings
 from tests.conftest import DatabaseFactory

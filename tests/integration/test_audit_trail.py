@@ -17,7 +17,8 @@ from sqlalchemy import event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner, Result
 
-from fieldgate.authz.audit import (
+from fieldgate.audit.chain import GENESIS, AuditKey, link_of, load_audit_key
+from fieldgate.audit.events import (
     Actor,
     AuditEvent,
     AuditKind,
@@ -26,12 +27,11 @@ from fieldgate.authz.audit import (
     consent_change_event,
     rights_request_event,
 )
-from fieldgate.authz.audit_chain import GENESIS, AuditKey, link_of, load_audit_key
-from fieldgate.authz.audit_store import DatabaseAuditSink
-from fieldgate.authz.audit_verify import verify_trail
+from fieldgate.audit.store import DatabaseAuditSink
+from fieldgate.audit.verify import verify_trail
 from fieldgate.cli import app
-from fieldgate.db import create_engine
-from fieldgate.migrate import upgrade
+from fieldgate.infra.db import create_engine
+from fieldgate.infra.migrate import upgrade
 from fieldgate.models.tables import audit_events, audit_subjects
 from fieldgate.settings import Settings
 from tests.conftest import DatabaseFactory

@@ -19,9 +19,9 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import fieldgate.models  # noqa: F401  (registers every table on the metadata)
-from fieldgate.authz.encrypted import BINARY_COLUMNS, ENCRYPTED_COLUMNS
-from fieldgate.authz.keyring import Keyring
-from fieldgate.db import create_engine
+from fieldgate.crypto.encrypted import BINARY_COLUMNS, ENCRYPTED_COLUMNS
+from fieldgate.crypto.keyring import Keyring
+from fieldgate.infra.db import create_engine
 from tests.gateway import seeded_database
 
 DatabaseFactory = Callable[[str], Awaitable[str]]

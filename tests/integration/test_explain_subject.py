@@ -15,9 +15,9 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 from typer.testing import CliRunner, Result
 
-from fieldgate.authz.passwords import hash_password
 from fieldgate.cli import app
-from fieldgate.db import create_engine
+from fieldgate.identity.passwords import hash_password
+from fieldgate.infra.db import create_engine
 from fieldgate.models import Consent, User
 
 Subjects = dict[str, str]

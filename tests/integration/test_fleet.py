@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from fieldgate.authz.audit_chain import load_audit_key
-from fieldgate.authz.keyring import load_keyring
-from fieldgate.authz.keys import load_signing_key
+from fieldgate.audit.chain import load_audit_key
 from fieldgate.authz.shadow import SHADOW_KEY
-from fieldgate.http.redis_wire import RedisUnavailable, RedisWire
+from fieldgate.crypto.keyring import load_keyring
+from fieldgate.identity.signing_key import load_signing_key
+from fieldgate.infra.redis_wire import RedisUnavailable, RedisWire
 from fieldgate.settings import Settings
 from tests.conftest import DatabaseFactory
 from tests.fleet import (

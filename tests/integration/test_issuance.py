@@ -16,15 +16,15 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 
-import fieldgate.authz.issuance as issuance
-from fieldgate.authz.authn import DatabaseRevocations, TokenAuthBackend, TokenRejected
-from fieldgate.authz.issuance import issue_for_subject, list_tokens, login, revoke
-from fieldgate.authz.keys import SigningKey
-from fieldgate.authz.passwords import hash_password, verify_password
+import fieldgate.identity.issuance as issuance
 from fieldgate.authz.principal import PrincipalKind
-from fieldgate.authz.tokens import TokenService
-from fieldgate.db import create_engine
 from fieldgate.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
+from fieldgate.identity.authn import DatabaseRevocations, TokenAuthBackend, TokenRejected
+from fieldgate.identity.issuance import issue_for_subject, list_tokens, login, revoke
+from fieldgate.identity.passwords import hash_password, verify_password
+from fieldgate.identity.signing_key import SigningKey
+from fieldgate.identity.tokens import TokenService
+from fieldgate.infra.db import create_engine
 from fieldgate.models import IssuedToken, Partner, Staff, User
 
 POSTGRES_ENV = "FIELDGATE_TEST_POSTGRES_URL"

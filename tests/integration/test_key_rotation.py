@@ -22,10 +22,10 @@ from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
 from fieldgate.app import create_app
-from fieldgate.authz.encrypted import BINARY_COLUMNS, ENCRYPTED_COLUMNS
-from fieldgate.authz.keyring import Keyring, load_keyring
-from fieldgate.authz.rotation import PLAINTEXT, _batches, _reencrypt_batch, key_usage, reencrypt
 from fieldgate.cli import app
+from fieldgate.crypto.encrypted import BINARY_COLUMNS, ENCRYPTED_COLUMNS
+from fieldgate.crypto.keyring import Keyring, load_keyring
+from fieldgate.crypto.rotation import PLAINTEXT, _batches, _reencrypt_batch, key_usage, reencrypt
 from fieldgate.settings import Settings
 from tests.gateway import Gateway, seeded_database
 

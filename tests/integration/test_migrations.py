@@ -13,8 +13,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, pool, text
 
-from fieldgate.db import sync_url
-from fieldgate.migrate import alembic_config, current_revision, upgrade
+from fieldgate.infra.db import sync_url
+from fieldgate.infra.migrate import alembic_config, current_revision, upgrade
 from fieldgate.models import metadata
 
 

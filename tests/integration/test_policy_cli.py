@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from fieldgate.authz.policy_store import DatabasePolicyStore
 from fieldgate.cli import app
-from fieldgate.db import create_engine
-from fieldgate.migrate import upgrade
+from fieldgate.infra.db import create_engine
+from fieldgate.infra.migrate import upgrade
+from fieldgate.policy_store.database import DatabasePolicyStore
 from fieldgate.settings import PACKAGED_POLICY_DIR
 
 DENY_PHONE = "p, support_agent, Order.buyerPhone, *, masked, *, deny"

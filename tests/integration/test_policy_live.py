@@ -21,8 +21,8 @@ from sqlalchemy import delete, func, select
 from starlette.applications import Starlette
 
 from fieldgate.app import AppServices, create_app
-from fieldgate.authz.policy_store import SEEDED_NOTE, DatabasePolicyStore
 from fieldgate.models import PolicyRevision, PolicyRule
+from fieldgate.policy_store.database import SEEDED_NOTE, DatabasePolicyStore
 from fieldgate.settings import Settings
 from tests.gateway import Gateway
 

@@ -17,10 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 import fieldgate.models  # noqa: F401  (registers every table on the metadata)
-from fieldgate.authz.encrypted import BINARY_COLUMNS, ENCRYPTED_COLUMNS
-from fieldgate.authz.keyring import Keyring
-from fieldgate.authz.passwords import verify_password
-from fieldgate.db import create_engine
+from fieldgate.crypto.encrypted import BINARY_COLUMNS, ENCRYPTED_COLUMNS
+from fieldgate.crypto.keyring import Keyring
 from fieldgate.demo import CONSENT_PURPOSES, CROSS_BORDER, DEMO_PASSWORD, SeedReport, seed_demo
 from fieldgate.demo.dataset import TABLES
 from fieldgate.demo.identity_numbers import (
@@ -35,7 +33,9 @@ from fieldgate.demo.identity_numbers import (
 from fieldgate.demo.network import is_valid_ipv4, is_valid_mac
 from fieldgate.demo.timeline import age_on
 from fieldgate.errors import BadUserInput
-from fieldgate.migrate import upgrade
+from fieldgate.identity.passwords import verify_password
+from fieldgate.infra.db import create_engine
+from fieldgate.infra.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("FIELDGATE_TEST_POSTGRES_URL")
 SIZES = {"users": 40, "courses": 12, "orders": 120, "tickets": 30}

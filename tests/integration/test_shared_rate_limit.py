@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from fieldgate.app import create_app
-from fieldgate.http.redis_wire import RedisUnavailable, RedisWire
+from fieldgate.infra.redis_wire import RedisUnavailable, RedisWire
 from tests.gateway import Gateway
 
 REDIS_DB = 13  # flushed by these tests: keep it apart from the databases others use

@@ -16,8 +16,8 @@ import structlog
 from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
+from fieldgate.http.observer import RequestObserver
 from fieldgate.observability.logging import configure_logging
-from fieldgate.observability.requests import RequestObserver
 from tests.gateway import Gateway
 
 ALICE_PHONE = "query MyPhone { me { phone } }"

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from graphql import OperationDefinitionNode, parse
 
-from fieldgate.http.rate_limit import WINDOW_SECONDS, RateLimiter
+from fieldgate.ratelimit.limiter import WINDOW_SECONDS, RateLimiter
 from fieldgate.schema.limits import QueryLimits
 from fieldgate.schema.shape import measure
 from tests.gateway import Gateway

@@ -12,10 +12,10 @@ from typing import Any
 import jwt
 import pytest
 
-from fieldgate.authz.issuance import revoke
-from fieldgate.authz.keys import SigningKey
-from fieldgate.authz.tokens import ALGORITHM, TokenService
 from fieldgate.errors import Unauthenticated
+from fieldgate.identity.issuance import revoke
+from fieldgate.identity.signing_key import SigningKey
+from fieldgate.identity.tokens import ALGORITHM, TokenService
 from tests.gateway import Gateway
 from tests.security.conftest import Variant
 

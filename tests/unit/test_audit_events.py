@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from fieldgate.authz.audit import (
+from fieldgate.audit.chain import (
+    GENESIS,
+    AuditKey,
+    canonical,
+    link_of,
+    load_audit_key,
+    read_audit_key,
+)
+from fieldgate.audit.events import (
     Actor,
     AuditKind,
     ConsentChange,
@@ -20,16 +28,8 @@ from fieldgate.authz.audit import (
     token_issued_event,
     token_revoked_event,
 )
-from fieldgate.authz.audit_chain import (
-    GENESIS,
-    AuditKey,
-    canonical,
-    link_of,
-    load_audit_key,
-    read_audit_key,
-)
-from fieldgate.authz.audit_request import RequestFacts, request_events, request_id_from
-from fieldgate.authz.audit_store import chained_rows
+from fieldgate.audit.request import RequestFacts, request_events, request_id_from
+from fieldgate.audit.store import chained_rows
 from fieldgate.authz.decisions import Disclosure
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.errors import ConfigurationError

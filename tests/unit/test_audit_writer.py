@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fieldgate.authz.audit import Actor, AuditEvent, AuditKind, InMemoryAuditSink
-from fieldgate.authz.audit_request import must_fail_closed
-from fieldgate.authz.audit_writer import AuditWriter
+from fieldgate.audit.events import Actor, AuditEvent, AuditKind, InMemoryAuditSink
+from fieldgate.audit.request import must_fail_closed
+from fieldgate.audit.writer import AuditWriter
 
 WHEN = datetime(2024, 5, 1, tzinfo=UTC)
 

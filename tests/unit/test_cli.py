@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-import fieldgate.authz.issuance as issuance
+import fieldgate.identity.issuance as issuance
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.decisions import DenialReason, Disclosure
 from fieldgate.authz.explain import (

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fieldgate.authz.keyring import Keyring
+from fieldgate.crypto.keyring import Keyring
 from fieldgate.demo.checksums import (
     credit_code_check_char,
     is_luhn_valid,

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from fieldgate.access_log import QueryStringRedaction, redact_access_log_queries
-from fieldgate.authz.encrypted import ENCRYPTED_COLUMNS, ENCRYPTED_COORDINATES
-from fieldgate.authz.keyring import PREFIX, Keyring, load_keyring
+from fieldgate.crypto.encrypted import ENCRYPTED_COLUMNS, ENCRYPTED_COORDINATES
+from fieldgate.crypto.keyring import PREFIX, Keyring, load_keyring
 from fieldgate.errors import ConfigurationError, DecryptionFailed
+from fieldgate.observability.access_log import QueryStringRedaction, redact_access_log_queries
 from fieldgate.resolvers.sources import SOURCES
 from fieldgate.schema import build_schema
 from fieldgate.schema.catalog import build_catalog

@@ -11,12 +11,12 @@ from fieldgate.authz.classification import Catalog
 from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome
 from fieldgate.authz.masking import MaskStrategy
 from fieldgate.authz.policy import Policy, load_policy, policy_from_lines
-from fieldgate.authz.policy_notify import RedisAddress, publish, subscribe
-from fieldgate.authz.policy_store import rule_line, rule_values
-from fieldgate.authz.policy_watch import check_policy
 from fieldgate.authz.purposes import load_purposes
 from fieldgate.authz.shadow import differences
 from fieldgate.errors import PolicyError
+from fieldgate.policy_store.database import rule_line, rule_values
+from fieldgate.policy_store.notify import RedisAddress, publish, subscribe
+from fieldgate.policy_store.watch import check_policy
 from fieldgate.schema import build_schema
 from fieldgate.schema.catalog import build_catalog
 from fieldgate.settings import PACKAGED_POLICY_DIR

@@ -31,17 +31,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from fieldgate.authz.authn import (
+from fieldgate.authz.principal import ANONYMOUS, Principal, PrincipalKind
+from fieldgate.errors import BadUserInput, ConfigurationError, Unauthenticated
+from fieldgate.identity.authn import (
     InMemoryRevocations,
     TokenAuthBackend,
     authentication_error_response,
     bearer_token,
 )
-from fieldgate.authz.issuance import parse_ttl
-from fieldgate.authz.keys import SigningKey, key_id, load_signing_key, read_signing_key
-from fieldgate.authz.principal import ANONYMOUS, Principal, PrincipalKind
-from fieldgate.authz.tokens import TokenGrant, TokenService
-from fieldgate.errors import BadUserInput, ConfigurationError, Unauthenticated
+from fieldgate.identity.issuance import parse_ttl
+from fieldgate.identity.signing_key import SigningKey, key_id, load_signing_key, read_signing_key
+from fieldgate.identity.tokens import TokenGrant, TokenService
 from fieldgate.settings import Settings
 
 ISSUER = "fieldgate"

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from fieldgate.authz.audit import AuditEvent, AuditKind, policy_change_event
-from fieldgate.authz.audit_chain import GENESIS, AuditKey, detail_text, link_of
-from fieldgate.db import locked_transaction
+from fieldgate.audit.chain import GENESIS, AuditKey, detail_text, link_of
+from fieldgate.audit.events import AuditEvent, AuditKind, policy_change_event
+from fieldgate.infra.db import locked_transaction
 from fieldgate.models.tables import audit_events, audit_subjects
 
 # pg_advisory_xact_lock key of the chain head: any constant that no other lock uses.

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from fieldgate.db import locked_transaction
+from fieldgate.infra.db import locked_transaction
 from fieldgate.models.tables import policy_revisions as _revisions
 from fieldgate.models.tables import policy_rules as _rules
 

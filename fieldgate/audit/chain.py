@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from fieldgate.authz.key_files import create_private_file
+from fieldgate.crypto.key_files import create_private_file
 from fieldgate.errors import ConfigurationError
 from fieldgate.settings import Settings
 

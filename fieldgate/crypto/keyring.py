@@ -36,7 +36,7 @@ import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from fieldgate.authz.key_files import create_private_file
+from fieldgate.crypto.key_files import create_private_file
 from fieldgate.errors import ConfigurationError, DecryptionFailed
 from fieldgate.settings import Settings
 
@@ -227,7 +227,7 @@ class Keyring:
         """Drop the key material of ``kid`` and list it as retired.
 
         Refuses the active key and unknown ids (``ValueError``). Whether any stored value
-        still uses the key is the caller's check (see ``fieldgate.authz.rotation``).
+        still uses the key is the caller's check (see ``fieldgate.crypto.rotation``).
         """
         with self._updating() as keys:
             if kid == keys.active:

@@ -18,7 +18,7 @@ from typing import Protocol
 import structlog
 
 from fieldgate.authz.principal import Principal, PrincipalKind
-from fieldgate.http.redis_wire import RedisUnavailable, RedisWire
+from fieldgate.infra.redis_wire import RedisUnavailable, RedisWire
 
 WINDOW_SECONDS = 60
 RETRY_REDIS_AFTER = 5.0  # seconds without asking a Redis that failed

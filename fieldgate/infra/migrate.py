@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import make_url
 
 import fieldgate
-from fieldgate.db import sync_url
+from fieldgate.infra.db import sync_url
 
 MIGRATIONS_DIR = Path(fieldgate.__file__).resolve().parent.parent / "migrations"
 

@@ -2,7 +2,7 @@
 
 Every accepted change adds a ``policy_revisions`` row. Each instance polls the newest revision
 id (every ``policy_poll_seconds``, 0.5 s by default) and, with ``FIELDGATE_REDIS_URL``, is also
-woken by a notification on :data:`~fieldgate.authz.policy_notify.POLICY_CHANNEL`; on a new id
+woken by a notification on :data:`~fieldgate.policy_store.notify.POLICY_CHANNEL`; on a new id
 it reloads from its source (the folder, or ``policy_rules``). Swapping is one assignment of
 ``services.policy``: a request reads it once, and plans are keyed by the policy version. A
 reload that fails keeps the policy in force, logs ``policy_reload_failed`` and is counted.
@@ -33,12 +33,12 @@ from fieldgate.authz.policy import (
     parse_lines,
     policy_from_lines,
 )
-from fieldgate.authz.policy_notify import publish, subscribe
-from fieldgate.authz.policy_store import DatabasePolicyStore
 from fieldgate.authz.purposes import PurposeVocabulary
 from fieldgate.authz.shadow import SHADOW_KEY, ShadowPolicy, SharedCandidate
 from fieldgate.errors import PolicyError
-from fieldgate.http.redis_wire import RedisUnavailable, RedisWire
+from fieldgate.infra.redis_wire import RedisUnavailable, RedisWire
+from fieldgate.policy_store.database import DatabasePolicyStore
+from fieldgate.policy_store.notify import publish, subscribe
 
 if TYPE_CHECKING:
     from fieldgate.resolvers.context import Services

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from fieldgate.authz.explain import DataSubject, ExplainRow, SubjectRow
-    from fieldgate.authz.keyring import Keyring
+    from fieldgate.crypto.keyring import Keyring
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="fieldgate gateway")
 db_app = typer.Typer(no_args_is_help=True, help="database schema and demo data")
@@ -116,7 +116,7 @@ def worker_count(option: int | None, settings: Settings) -> int:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database to the current schema (Alembic)."""
-    from fieldgate.migrate import upgrade
+    from fieldgate.infra.migrate import upgrade
 
     settings = Settings()
     upgrade(settings.database_url)
@@ -134,10 +134,10 @@ def db_seed(
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Fill the database with deterministic demo data (development only)."""
-    from fieldgate.authz.keyring import load_keyring
-    from fieldgate.db import create_engine
+    from fieldgate.crypto.keyring import load_keyring
     from fieldgate.demo.seed import seed_demo
     from fieldgate.errors import ConfigurationError
+    from fieldgate.infra.db import create_engine
 
     if not demo:
         fail("only --demo seeding exists")
@@ -179,13 +179,13 @@ def token_issue(
     strict: Annotated[bool, typer.Option(help="fail whole operations on any denial")] = False,
 ) -> None:
     """Print a signed token for a subject; roles and purposes come from the database."""
-    from fieldgate.authz.audit_chain import load_audit_key
-    from fieldgate.authz.audit_store import DatabaseAuditSink
-    from fieldgate.authz.issuance import issue_for_subject, parse_ttl
-    from fieldgate.authz.keys import load_signing_key
-    from fieldgate.authz.tokens import TokenService
-    from fieldgate.db import create_engine
+    from fieldgate.audit.chain import load_audit_key
+    from fieldgate.audit.store import DatabaseAuditSink
     from fieldgate.errors import ConfigurationError, FieldgateError
+    from fieldgate.identity.issuance import issue_for_subject, parse_ttl
+    from fieldgate.identity.signing_key import load_signing_key
+    from fieldgate.identity.tokens import TokenService
+    from fieldgate.infra.db import create_engine
 
     settings = Settings()
 
@@ -222,11 +222,11 @@ def token_issue(
 @token_app.command("revoke")
 def token_revoke(jti: str) -> None:
     """Revoke a token by its id (``jti``); every instance refuses it on its next request."""
-    from fieldgate.authz.audit_chain import load_audit_key
-    from fieldgate.authz.audit_store import DatabaseAuditSink
-    from fieldgate.authz.issuance import revoke
-    from fieldgate.db import create_engine
+    from fieldgate.audit.chain import load_audit_key
+    from fieldgate.audit.store import DatabaseAuditSink
     from fieldgate.errors import ConfigurationError
+    from fieldgate.identity.issuance import revoke
+    from fieldgate.infra.db import create_engine
 
     settings = Settings()
     try:
@@ -257,9 +257,9 @@ def documents_register(
     """Register a document for partners; prints its SHA-256 (what clients may send)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from fieldgate.authz.documents import register_document
-    from fieldgate.db import create_engine
+    from fieldgate.documents.store import register_document
     from fieldgate.errors import FieldgateError
+    from fieldgate.infra.db import create_engine
 
     try:
         document = file.read_text(encoding="utf-8")
@@ -290,8 +290,8 @@ def documents_list() -> None:
     """List the stored documents, newest first: hash, name, partners, stored by and when."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from fieldgate.authz.documents import RegisteredDocument, list_documents
-    from fieldgate.db import create_engine
+    from fieldgate.documents.store import RegisteredDocument, list_documents
+    from fieldgate.infra.db import create_engine
 
     settings = Settings()
 
@@ -339,8 +339,8 @@ def token_list(
     """List the tokens issued, newest first: jti, subject, issued, expires, revoked."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from fieldgate.authz.issuance import list_tokens
-    from fieldgate.db import create_engine
+    from fieldgate.identity.issuance import list_tokens
+    from fieldgate.infra.db import create_engine
     from fieldgate.models import IssuedToken
 
     settings = Settings()
@@ -389,7 +389,7 @@ async def _subject_named(engine: AsyncEngine, name: str) -> str | None:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from fieldgate.authz.principal import PrincipalKind
-    from fieldgate.authz.tokens import subject_of
+    from fieldgate.identity.tokens import subject_of
     from fieldgate.models import Partner, Staff, User
 
     lookups = (
@@ -468,7 +468,7 @@ def policy_export(
     file: Annotated[Path, typer.Argument(help="where to write the rules; - for stdout")],
 ) -> None:
     """Write the rules in force (the database's with FIELDGATE_POLICY_SOURCE=database)."""
-    from fieldgate.authz.policy_offline import export_rules
+    from fieldgate.policy_store.offline import export_rules
 
     text = "".join(f"{line}\n" for line in asyncio.run(export_rules(Settings())))
     if str(file) == "-":
@@ -486,8 +486,8 @@ def policy_import(
     file: Annotated[Path, typer.Argument(help="a policy.csv file", dir_okay=False)],
 ) -> None:
     """Check FILE and make it the database policy; running instances follow within 1 s."""
-    from fieldgate.authz.policy_offline import import_rules, rules_of_text
     from fieldgate.errors import PolicyError
+    from fieldgate.policy_store.offline import import_rules, rules_of_text
 
     try:
         lines = rules_of_text(file.read_text(encoding="utf-8"))
@@ -507,8 +507,8 @@ def policy_import(
 @policy_app.command("reload")
 def policy_reload() -> None:
     """Check the policy's source (folder or database) and have every instance reload it."""
-    from fieldgate.authz.policy_offline import reload_everywhere
     from fieldgate.errors import PolicyError
+    from fieldgate.policy_store.offline import reload_everywhere
 
     try:
         written = asyncio.run(reload_everywhere(Settings()))
@@ -665,8 +665,8 @@ def _data_subject(who: str) -> DataSubject:
     from sqlalchemy.exc import SQLAlchemyError
 
     from fieldgate.authz.explain import load_data_subject
-    from fieldgate.db import create_engine
     from fieldgate.errors import BadUserInput
+    from fieldgate.infra.db import create_engine
 
     async def run() -> DataSubject:
         engine = create_engine(Settings().database_url)
@@ -765,7 +765,7 @@ def schema_print(
 
 
 def _data_keyring(settings: Settings) -> Keyring:
-    from fieldgate.authz.keyring import load_keyring
+    from fieldgate.crypto.keyring import load_keyring
     from fieldgate.errors import ConfigurationError
 
     try:
@@ -782,8 +782,8 @@ def keys_status() -> None:
     """Per key id: its state and how many stored values it seals."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from fieldgate.authz.rotation import key_usage
-    from fieldgate.db import create_engine
+    from fieldgate.crypto.rotation import key_usage
+    from fieldgate.infra.db import create_engine
 
     settings = Settings()
     keyring = _data_keyring(settings)
@@ -834,9 +834,9 @@ def keys_rotate(
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from fieldgate.authz.rotation import RotationReport, reencrypt
-    from fieldgate.db import create_engine
+    from fieldgate.crypto.rotation import RotationReport, reencrypt
     from fieldgate.errors import ConfigurationError
+    from fieldgate.infra.db import create_engine
 
     settings = Settings()
     keyring = _data_keyring(settings)
@@ -874,9 +874,9 @@ def keys_retire(kid: Annotated[str, typer.Argument(help="the key id to retire")]
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from fieldgate.authz.rotation import retire_key
-    from fieldgate.db import create_engine
+    from fieldgate.crypto.rotation import retire_key
     from fieldgate.errors import ConfigurationError, FieldgateError
+    from fieldgate.infra.db import create_engine
 
     settings = Settings()
     keyring = _data_keyring(settings)
@@ -908,10 +908,10 @@ def audit_verify(
     """Recompute every link of the audit trail; exit 1 naming the first broken event."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from fieldgate.authz.audit_chain import load_audit_key
-    from fieldgate.authz.audit_verify import Verification, verify_trail
-    from fieldgate.db import create_engine
+    from fieldgate.audit.chain import load_audit_key
+    from fieldgate.audit.verify import Verification, verify_trail
     from fieldgate.errors import ConfigurationError
+    from fieldgate.infra.db import create_engine
 
     settings = Settings()
     try:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from fieldgate.authz.audit_chain import GENESIS, AuditKey, link_of
+from fieldgate.audit.chain import GENESIS, AuditKey, link_of
 from fieldgate.models.tables import audit_events, audit_subjects
 
 Row = Mapping[Any, Any]

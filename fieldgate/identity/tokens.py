@@ -16,9 +16,9 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from fieldgate.authz.keys import SigningKey
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.errors import BadUserInput, Unauthenticated
+from fieldgate.identity.signing_key import SigningKey
 
 ALGORITHM = "EdDSA"
 TOKEN_KINDS = frozenset({PrincipalKind.USER, PrincipalKind.STAFF, PrincipalKind.PARTNER})

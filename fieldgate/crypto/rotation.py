@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 import fieldgate.models  # noqa: F401  (registers every table on the metadata)
-from fieldgate.authz.encrypted import BINARY_COLUMNS, ENCRYPTED_COLUMNS
-from fieldgate.authz.keyring import Keyring
+from fieldgate.crypto.encrypted import BINARY_COLUMNS, ENCRYPTED_COLUMNS
+from fieldgate.crypto.keyring import Keyring
 from fieldgate.errors import BadUserInput, Conflict, DecryptionFailed
 
 PLAINTEXT = "(plaintext)"

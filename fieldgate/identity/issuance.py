@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from fieldgate.authz.audit import Actor, AuditRecorder, token_issued_event, token_revoked_event
-from fieldgate.authz.passwords import hash_password, verify_password
+from fieldgate.audit.events import Actor, AuditRecorder, token_issued_event, token_revoked_event
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.authz.purposes import Purpose
-from fieldgate.authz.tokens import TokenService, subject_of
 from fieldgate.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
+from fieldgate.identity.passwords import hash_password, verify_password
+from fieldgate.identity.tokens import TokenService, subject_of
 from fieldgate.models import IssuedToken, Partner, Staff, User
 
 MAX_TTL = timedelta(days=365)

@@ -13,8 +13,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 
 from fieldgate.authz.principal import ANONYMOUS, Principal
-from fieldgate.authz.tokens import TokenService
 from fieldgate.errors import Unauthenticated
+from fieldgate.identity.tokens import TokenService
 from fieldgate.models import IssuedToken
 
 GRAPHQL_RESPONSE_MEDIA_TYPE = "application/graphql-response+json"

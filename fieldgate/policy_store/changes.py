@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fieldgate.authz.audit import Actor, AuditKind, event_of
+from fieldgate.audit.events import Actor, AuditKind, event_of
 from fieldgate.authz.policy import Policy
-from fieldgate.authz.policy_store import DatabasePolicyStore, rule_line, rule_values
-from fieldgate.authz.policy_watch import PolicySource, PolicyWatcher, check_policy
 from fieldgate.authz.principal import Principal
 from fieldgate.authz.shadow import ShadowPolicy
 from fieldgate.errors import BadUserInput, Conflict
+from fieldgate.policy_store.database import DatabasePolicyStore, rule_line, rule_values
+from fieldgate.policy_store.watch import PolicySource, PolicyWatcher, check_policy
 
 if TYPE_CHECKING:
     from fieldgate.resolvers.context import Services

@@ -16,13 +16,13 @@ from collections.abc import Sequence
 
 import structlog
 
-from fieldgate.authz.audit import AuditEvent, AuditSink, ClosableSink
+from fieldgate.audit.events import AuditEvent, AuditSink, ClosableSink
 
 log = structlog.get_logger("fieldgate.audit")
 
 
 class AuditWriter:
-    """Batches events into an :class:`~fieldgate.authz.audit.AuditSink`.
+    """Batches events into an :class:`~fieldgate.audit.events.AuditSink`.
 
     The task starts with :meth:`start` (the application's lifespan) or, failing that, on the
     first :meth:`submit` made inside a running event loop.

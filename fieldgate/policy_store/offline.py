@@ -10,15 +10,15 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fieldgate.authz.audit_chain import load_audit_key
-from fieldgate.authz.audit_store import DatabaseAuditSink
+from fieldgate.audit.chain import load_audit_key
+from fieldgate.audit.store import DatabaseAuditSink
 from fieldgate.authz.policy import parse_lines
-from fieldgate.authz.policy_notify import publish
-from fieldgate.authz.policy_store import DatabasePolicyStore
-from fieldgate.authz.policy_watch import PolicySource, check_policy
 from fieldgate.authz.purposes import load_purposes
-from fieldgate.db import create_engine
 from fieldgate.errors import ConfigurationError, PolicyError
+from fieldgate.infra.db import create_engine
+from fieldgate.policy_store.database import DatabasePolicyStore
+from fieldgate.policy_store.notify import publish
+from fieldgate.policy_store.watch import PolicySource, check_policy
 from fieldgate.settings import Settings
 
 CLI_ACTOR = "cli"

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from fieldgate.authz.key_files import create_private_file
+from fieldgate.crypto.key_files import create_private_file
 from fieldgate.errors import ConfigurationError
 from fieldgate.settings import Settings
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from fieldgate.authz.audit import Actor, AuditEvent, AuditKind, event_of, now
+from fieldgate.audit.events import Actor, AuditEvent, AuditKind, event_of, now
 from fieldgate.authz.decisions import Disclosure
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")

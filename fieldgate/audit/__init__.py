@@ -1,0 +1,2 @@
+"""The audit trail: events, the fail-closed rule, the writer, the hash chain, its store
+and verification."""

@@ -1,0 +1,1 @@
+"""Keys and encryption: the data keyring, key files, rotation and the encrypted columns."""

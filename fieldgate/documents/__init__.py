@@ -1,0 +1,1 @@
+"""Registered GraphQL documents: persisted queries and partners' trusted documents."""

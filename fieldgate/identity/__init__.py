@@ -1,0 +1,1 @@
+"""Identity: signed tokens, their signing key, issuance, passwords and revocations."""

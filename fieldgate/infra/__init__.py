@@ -1,0 +1,1 @@
+"""Infrastructure: the database engine, migrations and transactions; Redis connections."""

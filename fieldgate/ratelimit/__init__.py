@@ -1,0 +1,1 @@
+"""Rate limits: requests and query cost per minute, per token, partner and client."""
