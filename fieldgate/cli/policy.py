@@ -78,7 +78,7 @@ def policy_export(
     file: Annotated[Path, typer.Argument(help="where to write the rules; - for stdout")],
 ) -> None:
     """Write the rules in force (the database's with FIELDGATE_POLICY_SOURCE=database)."""
-    from fieldgate.policy_store.offline import export_rules
+    from fieldgate.cli.policy_offline import export_rules
 
     text = "".join(f"{line}\n" for line in asyncio.run(export_rules(Settings())))
     if str(file) == "-":
@@ -96,7 +96,7 @@ def policy_import(
     file: Annotated[Path, typer.Argument(help="a policy.csv file", dir_okay=False)],
 ) -> None:
     """Check FILE and make it the database policy; running instances follow within 1 s."""
-    from fieldgate.policy_store.offline import import_rules, rules_of_text
+    from fieldgate.cli.policy_offline import import_rules, rules_of_text
     from fieldgate.errors import PolicyError
 
     try:
@@ -117,7 +117,7 @@ def policy_import(
 @app.command("reload")
 def policy_reload() -> None:
     """Check the policy's source (folder or database) and have every instance reload it."""
-    from fieldgate.policy_store.offline import reload_everywhere
+    from fieldgate.cli.policy_offline import reload_everywhere
     from fieldgate.errors import PolicyError
 
     try:
