@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cachetools import LRUCache
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -172,14 +172,12 @@ class DocumentTexts:
 
     def __init__(self, engine: AsyncEngine, *, capacity: int = 1024) -> None:
         self._engine = engine
-        self._capacity = capacity
-        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._texts: LRUCache[str, str] = LRUCache(maxsize=capacity)
 
     async def get(self, digest: str) -> str | None:
         """The text of ``digest`` or None; misses are not kept (it may be stored later)."""
         text = self._texts.get(digest)
         if text is not None:
-            self._texts.move_to_end(digest)
             return text
         text = await find_document(self._engine, digest)
         if text is not None:
@@ -189,9 +187,6 @@ class DocumentTexts:
     def keep(self, digest: str, text: str) -> None:
         """Remember a text known to be stored under ``digest``."""
         self._texts[digest] = text
-        self._texts.move_to_end(digest)
-        while len(self._texts) > self._capacity:
-            self._texts.popitem(last=False)
 
 
 async def _insert_document(
