@@ -11,11 +11,11 @@ denies. Per value, disclosure is then a dictionary lookup and, when masked, one 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cachetools import LRUCache
 from graphql import (
     BooleanValueNode,
     FieldNode,
@@ -312,7 +312,7 @@ class PlanCache:
         self.hits = 0
         self.misses = 0
         self.compiled = CompiledCounts()
-        self._plans: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
+        self._plans: LRUCache[tuple[Any, ...], Plan] = LRUCache(maxsize=size)
 
     def get(self, key: tuple[Any, ...]) -> Plan | None:
         plan = self._plans.get(key)
@@ -320,14 +320,10 @@ class PlanCache:
             self.misses += 1
             return None
         self.hits += 1
-        self._plans.move_to_end(key)
         return plan
 
     def put(self, key: tuple[Any, ...], plan: Plan) -> None:
         self._plans[key] = plan
-        self._plans.move_to_end(key)
-        while len(self._plans) > self.size:
-            self._plans.popitem(last=False)
 
     def clear(self) -> None:
         self._plans.clear()
