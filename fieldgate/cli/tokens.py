@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from fieldgate.cli.output import fail, table, when
 from fieldgate.settings import Settings
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
 
 app = typer.Typer(no_args_is_help=True, help="issue, list and revoke tokens")
 
@@ -108,6 +105,7 @@ def token_list(
     """List the tokens issued, newest first: jti, subject, issued, expires, revoked."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from fieldgate.identity.accounts import subject_named
     from fieldgate.identity.issuance import list_tokens
     from fieldgate.infra.db import create_engine
     from fieldgate.models import IssuedToken
@@ -119,7 +117,7 @@ def token_list(
         try:
             subject = sub
             if sub is not None and not _SUBJECT.fullmatch(sub):
-                subject = await _subject_named(engine, sub)
+                subject = await subject_named(engine, sub)
                 if subject is None:
                     return None
             return await list_tokens(engine, subject)
@@ -150,25 +148,3 @@ def token_list(
             ),
         )
     )
-
-
-async def _subject_named(engine: AsyncEngine, name: str) -> str | None:
-    """The ``sub`` of a staff member, user or partner by name, looked up in that order."""
-    from sqlmodel import select
-    from sqlmodel.ext.asyncio.session import AsyncSession
-
-    from fieldgate.authz.principal import PrincipalKind
-    from fieldgate.identity.tokens import subject_of
-    from fieldgate.models import Partner, Staff, User
-
-    lookups = (
-        (PrincipalKind.STAFF, select(Staff.id).where(Staff.username == name)),
-        (PrincipalKind.USER, select(User.id).where(User.username == name)),
-        (PrincipalKind.PARTNER, select(Partner.id).where(Partner.name == name)),
-    )
-    async with AsyncSession(engine) as session:
-        for kind, query in lookups:
-            found = (await session.exec(query)).first()
-            if found is not None:
-                return subject_of(kind, found)
-    return None
