@@ -7,7 +7,6 @@ at most :data:`ALLOW_LIST_TTL` seconds.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from fieldgate.authz.digest import document_hash
 from fieldgate.errors import BadUserInput, NotFound
 from fieldgate.models.tables import partner_documents as partner_documents_table
 from fieldgate.models.tables import partners as partners_table
@@ -40,11 +40,6 @@ class RegisteredDocument:
     partners: tuple[str, ...]
 
 
-def sha256_of(document: str) -> str:
-    """The address of a document: the lowercase hex SHA-256 of its UTF-8 text."""
-    return hashlib.sha256(document.encode("utf-8")).hexdigest()
-
-
 async def register_document(
     engine: AsyncEngine,
     document: str,
@@ -64,7 +59,7 @@ async def register_document(
         raise BadUserInput("the document is too long", argument="document")
     if name is not None and len(name) > 128:
         raise BadUserInput("name is longer than 128 characters", argument="name")
-    digest = sha256_of(document)
+    digest = document_hash(document)
     async with engine.begin() as conn:
         partner_ids = await _partner_ids(conn, partners)
         await _insert_document(conn, digest, document, name, created_by)
