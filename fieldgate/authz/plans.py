@@ -10,7 +10,6 @@ denies. Per value, disclosure is then a dictionary lookup and, when masked, one 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -288,10 +287,6 @@ def compile_plan(
         producers=compiler.producers,
         rules=compiler.rules,
     )
-
-
-def document_hash(query: str) -> str:
-    return hashlib.sha256(query.encode("utf-8")).hexdigest()
 
 
 @dataclass(slots=True)

@@ -24,8 +24,9 @@ from strawberry.extensions import SchemaExtension
 from fieldgate.authz.conditions import conditions_for
 from fieldgate.authz.consent import compile_gates
 from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome, decide_field
+from fieldgate.authz.digest import document_hash
 from fieldgate.authz.disclosure import DisclosureContext
-from fieldgate.authz.plans import compile_plan, document_hash
+from fieldgate.authz.plans import compile_plan
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.errors import FieldgateError, PurposeNotAllowed, ServiceUnavailable
 from fieldgate.http.faults import withhold_on_database_fault
