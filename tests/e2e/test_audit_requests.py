@@ -22,7 +22,6 @@ from fieldgate.audit.events import (
     AuditEvent,
     AuditKind,
     ConsentChange,
-    InMemoryAuditSink,
     RightsRequest,
     consent_change_event,
     rights_request_event,
@@ -32,6 +31,7 @@ from fieldgate.identity.issuance import issue_for_subject, revoke
 from fieldgate.models import Order, Staff, User
 from fieldgate.models.tables import audit_events
 from fieldgate.settings import Settings
+from tests.fakes import InMemoryAuditSink
 from tests.gateway import Gateway, recorded_statements
 
 users = User.__table__  # type: ignore[attr-defined]

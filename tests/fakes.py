@@ -1,0 +1,22 @@
+"""In-memory stand-ins for the gateway's ports, for tests only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fieldgate.audit.events import AuditEvent
+
+
+class InMemoryAuditSink:
+    """An audit sink that keeps events in a list (no chain)."""
+
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+
+    async def append(self, events: Sequence[AuditEvent]) -> None:
+        """Keep the batch."""
+        self.events.extend(events)
+
+    async def record(self, events: Sequence[AuditEvent]) -> None:
+        """Same as :meth:`append` (so the sink is also an ``AuditRecorder``)."""
+        await self.append(events)
