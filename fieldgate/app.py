@@ -31,7 +31,8 @@ from fieldgate.authz.disclosure import MaskResolver
 from fieldgate.authz.lint import lint_policy
 from fieldgate.authz.masking import MaskFunction, MaskStrategy, mask_function
 from fieldgate.authz.plans import PlanCache
-from fieldgate.authz.policy import Policy, load_policy
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_loading import load_policy
 from fieldgate.authz.principal import ANONYMOUS, Principal
 from fieldgate.authz.purposes import load_purposes
 from fieldgate.authz.shadow import ShadowPolicy

@@ -14,7 +14,8 @@ from enum import StrEnum
 
 from fieldgate.authz.classification import Classification, Level
 from fieldgate.authz.masking import MaskStrategy
-from fieldgate.authz.policy import Grant, Policy, RowCondition
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_rules import Grant, RowCondition
 from fieldgate.authz.principal import Principal
 
 RIGHTS = "RIGHTS"

@@ -51,7 +51,8 @@ from fieldgate.authz.decisions import (
 )
 from fieldgate.authz.masking import MaskStrategy
 from fieldgate.authz.plans import compile_plan
-from fieldgate.authz.policy import ANONYMOUS_ROLE, Policy, RowCondition
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_rules import ANONYMOUS_ROLE, RowCondition
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.errors import BadUserInput
 from fieldgate.models.tables import users

@@ -22,7 +22,8 @@ from cachetools import LRUCache
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome, decide_field
 from fieldgate.authz.plans import Plan
-from fieldgate.authz.policy import Policy, RowCondition
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_rules import RowCondition
 from fieldgate.authz.principal import Principal
 
 log = structlog.get_logger("fieldgate.shadow")

@@ -40,7 +40,8 @@ class OutputFormat(StrEnum):
 def policy_lint(policy_dir: PolicyDir = None) -> None:
     """Check the policy against the schema; exit 1 naming every problem."""
     from fieldgate.authz.lint import lint_policy
-    from fieldgate.authz.policy import RULES_FILE, lint_lines, load_policy, parse_lines
+    from fieldgate.authz.policy_loading import load_policy
+    from fieldgate.authz.policy_rules import RULES_FILE, lint_lines, parse_lines
     from fieldgate.authz.purposes import load_purposes
     from fieldgate.errors import PolicyError, SchemaMisdeclared
     from fieldgate.schema import build_schema
@@ -173,7 +174,7 @@ def policy_explain(
         parse_operation,
         synthetic_principal,
     )
-    from fieldgate.authz.policy import load_policy
+    from fieldgate.authz.policy_loading import load_policy
     from fieldgate.authz.purposes import load_purposes
     from fieldgate.errors import BadUserInput, PolicyError, SchemaMisdeclared
     from fieldgate.schema import build_schema

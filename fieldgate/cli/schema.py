@@ -30,7 +30,7 @@ def schema_print(
             fail("--scope and --purpose narrow a --role")
         typer.echo(full)
         return
-    from fieldgate.authz.policy import load_policy
+    from fieldgate.authz.policy_loading import load_policy
     from fieldgate.authz.purposes import load_purposes
     from fieldgate.errors import BadUserInput, PolicyError
     from fieldgate.schema.catalog import build_catalog

@@ -24,15 +24,9 @@ import structlog
 
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.lint import lint_policy
-from fieldgate.authz.policy import (
-    MODEL_FILE,
-    PURPOSES_FILE,
-    RULES_FILE,
-    Policy,
-    load_policy,
-    parse_lines,
-    policy_from_lines,
-)
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_loading import MODEL_FILE, PURPOSES_FILE, load_policy, policy_from_lines
+from fieldgate.authz.policy_rules import RULES_FILE, parse_lines
 from fieldgate.authz.purposes import PurposeVocabulary
 from fieldgate.authz.shadow import SHADOW_KEY, ShadowPolicy, SharedCandidate
 from fieldgate.errors import PolicyError

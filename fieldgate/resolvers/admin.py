@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import Info
 
-from fieldgate.authz.policy import DOCUMENTS_OBJECT, MANAGE_ACT, TOKENS_OBJECT
+from fieldgate.authz.policy_rules import DOCUMENTS_OBJECT, MANAGE_ACT, TOKENS_OBJECT
 from fieldgate.authz.principal import Principal
 from fieldgate.documents.store import register_document
 from fieldgate.errors import BadUserInput, Forbidden, NotFound, Unauthenticated

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from strawberry.types import Info
 
-from fieldgate.authz.policy import MANAGE_ACT, POLICY_OBJECT
+from fieldgate.authz.policy_rules import MANAGE_ACT, POLICY_OBJECT
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.authz.shadow import ShadowDifference, ShadowPolicy
 from fieldgate.errors import Conflict, Forbidden, Unauthenticated

@@ -17,7 +17,8 @@ from sqlalchemy.sql import FromClause
 
 from fieldgate.authz.disclosure import BORN_KEY, DisclosureContext
 from fieldgate.authz.plans import Producer
-from fieldgate.authz.policy import Policy, RowScope
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_rules import RowScope
 from fieldgate.authz.principal import Principal
 from fieldgate.models.tables import (
     audit_events,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fieldgate.authz.policy import load_policy
+from fieldgate.authz.policy_loading import load_policy
 from tests.gateway import Gateway
 
 SUPPORT_ORDERS = """

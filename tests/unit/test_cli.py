@@ -24,7 +24,8 @@ from fieldgate.authz.explain import (
     synthetic_principal,
 )
 from fieldgate.authz.masking import MaskStrategy
-from fieldgate.authz.policy import Policy, load_policy
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_loading import load_policy
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.authz.purposes import load_purposes
 from fieldgate.cli import app
