@@ -39,8 +39,8 @@ from fieldgate.models.tables import (
     users,
 )
 from fieldgate.models.tables import issued_tokens as tokens
+from fieldgate.resolvers.arguments import require_user
 from fieldgate.resolvers.context import RequestContext
-from fieldgate.resolvers.mutations import require_user
 
 Ctx = Info[RequestContext, None]
 
