@@ -2,6 +2,9 @@
 
 These operations act only on the caller's own data (the principal's user id, never an
 argument), which is what the purpose RIGHTS means; each is one transaction.
+
+One module, at about 300 lines, because it is one concept: the rights a data subject
+exercises over their own data, which share the caller check and the audit events.
 """
 
 from __future__ import annotations
