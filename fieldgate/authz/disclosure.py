@@ -10,12 +10,11 @@ The data subject's facts (consents, age) are loaded only for pages that need the
 the request's gates apply to, and pages that may disclose a PERSONAL value in FULL, since a
 child's (under 14) data is SENSITIVE whatever its field's level, and every FULL disclosure
 of it is audited like a SENSITIVE one. Pages resolved together (a relation under many
-parent rows) share one query.
+parent rows) share one query: ``load_facts`` batches them.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -132,8 +131,6 @@ class DisclosureContext:
         self.facts: dict[int, SubjectFacts] = {}
         self.children: dict[int, bool] = {}  # from birth dates selected with the rows
         self.today = datetime.now(UTC).date()
-        self._wanted: set[int] = set()
-        self._loading: asyncio.Future[None] | None = None
         self._shapers: dict[PathKey, _Shaper] = {}
         self._denials: dict[tuple[PathKey, str, str | None], _Denial] = {}
         self.masked_coordinates: set[str] = set()
@@ -247,29 +244,15 @@ class DisclosureContext:
         return sorted(unknown)
 
     async def _know(self, subjects: list[int]) -> None:
-        """Load the facts of ``subjects`` not known yet. Calls made together (the pages of a
-        relation under each parent row) join one batch: one query, never one per row."""
-        while True:
-            missing = [s for s in subjects if s not in self.facts]
-            if not missing:
-                return
-            if self.load_facts is None:
-                raise FieldgateError("subject facts cannot be loaded")
-            self._wanted.update(missing)
-            if self._loading is None:
-                self._loading = asyncio.ensure_future(self._load_wanted(self.load_facts))
-            # shielded: one caller cancelled does not cancel the batch the others wait for
-            await asyncio.shield(self._loading)
-
-    async def _load_wanted(self, load_facts: LoadFacts) -> None:
-        await asyncio.sleep(0)  # one turn of the loop: pages resolved together join in
-        wanted = sorted(self._wanted)
-        self._wanted.clear()
-        try:
-            loaded = await load_facts(wanted)
-        finally:
-            self._loading = None
-        for subject in wanted:  # a subject not found is known as such: fail closed
+        """Load the facts of ``subjects`` not known yet (``load_facts`` batches the calls
+        made together: one query, never one per row)."""
+        missing = [s for s in subjects if s not in self.facts]
+        if not missing:
+            return
+        if self.load_facts is None:
+            raise FieldgateError("subject facts cannot be loaded")
+        loaded = await self.load_facts(missing)
+        for subject in missing:  # a subject not found is known as such: fail closed
             self.facts[subject] = loaded.get(subject, UNKNOWN_SUBJECT)
 
     def shape(self, path: Path, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

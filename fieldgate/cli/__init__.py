@@ -556,11 +556,9 @@ def policy_explain(
 ) -> None:
     """Show, field by field, what the roles would see and the rule that decided it."""
     from fieldgate.authz.explain import (
-        effective_purpose,
         explain,
-        explain_operation,
         explain_subject,
-        parse_operation,
+        explained_purpose,
         synthetic_principal,
     )
     from fieldgate.authz.policy import load_policy
@@ -568,6 +566,7 @@ def policy_explain(
     from fieldgate.errors import BadUserInput, PolicyError, SchemaMisdeclared
     from fieldgate.schema import build_schema
     from fieldgate.schema.catalog import build_catalog
+    from fieldgate.schema.explain import explain_operation, parse_operation
     from fieldgate.schema.extensions import declared_purpose
 
     folder = policy_dir or Settings().policy_dir
@@ -582,7 +581,7 @@ def policy_explain(
         fail(str(exc))
     try:
         if query is None:
-            used = effective_purpose(policy, synthetic_principal(policy, role), purpose)
+            used = explained_purpose(policy, synthetic_principal(policy, role), purpose)
             rows = explain(catalog, policy, role, purpose)
         else:
             try:
@@ -591,7 +590,7 @@ def policy_explain(
                 fail(f"cannot read {query.name} as UTF-8 text", 2)
             operation, fragments = parse_operation(schema, source)
             purpose = purpose or declared_purpose(operation, None)
-            used = effective_purpose(policy, synthetic_principal(policy, role), purpose)
+            used = explained_purpose(policy, synthetic_principal(policy, role), purpose)
             rows = explain_operation(schema, catalog, policy, role, purpose, operation, fragments)
     except BadUserInput as exc:
         fail(exc.message, 2)
@@ -664,9 +663,9 @@ def _data_subject(who: str) -> DataSubject:
     """The data subject ``who`` (username or id) and their facts, from the database."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from fieldgate.authz.explain import load_data_subject
     from fieldgate.errors import BadUserInput
     from fieldgate.infra.db import create_engine
+    from fieldgate.resolvers.subjects import load_data_subject
 
     async def run() -> DataSubject:
         engine = create_engine(Settings().database_url)

@@ -23,17 +23,21 @@ from strawberry.extensions import SchemaExtension
 
 from fieldgate.authz.conditions import conditions_for
 from fieldgate.authz.consent import compile_gates
-from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome, decide_field
+from fieldgate.authz.decisions import (
+    Disclosure,
+    FieldRule,
+    Outcome,
+    decide_field,
+    effective_purpose,
+)
 from fieldgate.authz.disclosure import DisclosureContext
-from fieldgate.authz.plans import compile_plan, document_hash
-from fieldgate.authz.principal import Principal, PrincipalKind
-from fieldgate.errors import FieldgateError, PurposeNotAllowed, ServiceUnavailable
+from fieldgate.authz.plans import document_hash
+from fieldgate.errors import FieldgateError, ServiceUnavailable
 from fieldgate.http.faults import withhold_on_database_fault
 from fieldgate.resolvers.audit import audit_operation
-from fieldgate.resolvers.context import RequestContext, Services
+from fieldgate.resolvers.context import RequestContext
 from fieldgate.schema.compiled import CompiledRequest
-
-USER_DEFAULT_PURPOSE = "RIGHTS"
+from fieldgate.schema.planning import plan_operation
 
 
 def declared_purpose(
@@ -57,21 +61,6 @@ def declared_purpose(
     return None
 
 
-def effective_purpose(principal: Principal, declared: str | None, services: Services) -> str | None:
-    """Check the declared purpose against the policy and the token; apply defaults."""
-    if declared is None:
-        return USER_DEFAULT_PURPOSE if principal.kind is PrincipalKind.USER else None
-    policy = services.policy
-    if declared not in policy.vocabulary.parents:
-        raise PurposeNotAllowed(f"unknown purpose {declared}", purpose=declared)
-    token_allows = not principal.purposes or policy.vocabulary.covers(principal.purposes, declared)
-    if not token_allows or not policy.may_declare(principal.roles, declared):
-        raise PurposeNotAllowed(
-            f"purpose {declared} is not allowed for this principal", purpose=declared
-        )
-    return declared
-
-
 _FULL = Outcome(Disclosure.FULL, rule="disclosure switched off")
 
 
@@ -91,7 +80,7 @@ class DisclosureExtension(SchemaExtension):
         principal = ctx.principal
         try:
             purpose = effective_purpose(
-                principal, declared_purpose(operation, execution.variables), services
+                services.policy, principal, declared_purpose(operation, execution.variables)
             )
         except FieldgateError as refused:
             # A result set before execution stops it: the operation returns no data at all.
@@ -131,7 +120,7 @@ class DisclosureExtension(SchemaExtension):
                     return FieldRule(coordinate, _FULL)
                 return decide_field(catalog.classifications[coordinate], principal, purpose, policy)
 
-            plan = compile_plan(
+            plan = plan_operation(
                 execution.schema._schema,
                 catalog,
                 operation,
