@@ -27,13 +27,13 @@ from fieldgate.audit.request import request_id_from
 from fieldgate.audit.store import DatabaseAuditSink
 from fieldgate.audit.writer import AuditWriter
 from fieldgate.authz.classification import Catalog, Level
-from fieldgate.authz.disclosure import MaskResolver
 from fieldgate.authz.lint import lint_policy
 from fieldgate.authz.masking import MaskFunction, MaskStrategy, mask_function
 from fieldgate.authz.plans import PlanCache
 from fieldgate.authz.policy import Policy, load_policy
 from fieldgate.authz.purposes import load_purposes
 from fieldgate.authz.shadow import ShadowPolicy
+from fieldgate.authz.shapers import MaskResolver
 from fieldgate.crypto.encrypted import ENCRYPTED_COORDINATES
 from fieldgate.crypto.keyring import Keyring, load_keyring
 from fieldgate.documents.store import TrustedDocuments

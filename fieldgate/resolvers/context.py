@@ -16,10 +16,11 @@ from fieldgate.audit.events import AuditEvent
 from fieldgate.audit.writer import AuditWriter
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.consent import SubjectFacts
-from fieldgate.authz.disclosure import DisclosureContext, MaskResolver
+from fieldgate.authz.disclosure import DisclosureContext
 from fieldgate.authz.plans import PlanCache
 from fieldgate.authz.policy import Policy
 from fieldgate.authz.principal import Principal
+from fieldgate.authz.shapers import MaskResolver
 from fieldgate.errors import ServiceUnavailable
 from fieldgate.identity.tokens import TokenService
 from fieldgate.observability.metrics import Metrics

@@ -37,6 +37,7 @@ from fieldgate.http.faults import withhold_on_database_fault
 from fieldgate.resolvers.audit import audit_operation
 from fieldgate.resolvers.context import RequestContext
 from fieldgate.schema.compiled import CompiledRequest
+from fieldgate.schema.denials import denial_errors
 from fieldgate.schema.planning import plan_operation
 
 
@@ -163,7 +164,7 @@ class DisclosureExtension(SchemaExtension):
         if result is not None and withhold_on_database_fault(result):
             ctx.database_fault = True  # nothing that loaded leaves, so nothing to audit
             return
-        denials = disclosure.errors() if disclosure.denied else []
+        denials = disclosure.denials() if disclosure.denied else []
         name = operation.name.value if operation.name else None
         if audit_operation(ctx, operation_name=name, document_hash=hashed, denials=denials):
             # fail closed: what the trail cannot record does not leave
@@ -176,11 +177,12 @@ class DisclosureExtension(SchemaExtension):
             return
         if result is None or not denials:
             return
+        errors = denial_errors(denials)
         if ctx.strict:
             result.data = None
-            result.errors = denials
+            result.errors = errors
         else:
-            result.errors = [*(result.errors or []), *denials]
+            result.errors = [*(result.errors or []), *errors]
 
     def get_results(self) -> dict[str, Any]:
         ctx = self.execution_context.context
