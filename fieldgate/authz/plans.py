@@ -133,6 +133,21 @@ class CompiledCounts:
     unsupported: int = 0
 
 
+@dataclass(slots=True)
+class CompiledRequest:
+    """What a query whose plan is cached hands the compiled path (``fieldgate.schema.compiled``).
+
+    ``store`` is the plan's own slot for its compiled operation (``Plan.compiled``: ``None``
+    once found unsupported); ``restart`` gives the request a fresh disclosure context and
+    loaders before the general executor answers instead; ``counts`` gathers runs and
+    fallbacks.
+    """
+
+    store: dict[str, Any]
+    restart: Callable[[], None]
+    counts: CompiledCounts
+
+
 class PlanCache:
     """A bounded least-recently-used cache of plans, with hit and miss counters."""
 

@@ -17,7 +17,7 @@ from fieldgate.audit.writer import AuditWriter
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.consent import SubjectFacts
 from fieldgate.authz.disclosure import DisclosureContext
-from fieldgate.authz.plans import PlanCache
+from fieldgate.authz.plans import CompiledRequest, PlanCache
 from fieldgate.authz.policy import Policy
 from fieldgate.authz.principal import Principal
 from fieldgate.authz.shapers import MaskResolver
@@ -71,7 +71,7 @@ class RequestContext:
     operation_type: str | None = None  # "query" or "mutation"
     database_fault: bool = False  # the result was replaced: the database could not answer
     loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
-    compiled: Any = None  # a CompiledRequest when the compiled path may answer
+    compiled: CompiledRequest | None = None  # when the compiled path may answer
 
     @property
     def disclosed(self) -> DisclosureContext:

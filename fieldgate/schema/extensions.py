@@ -31,12 +31,11 @@ from fieldgate.authz.decisions import (
     effective_purpose,
 )
 from fieldgate.authz.disclosure import DisclosureContext
-from fieldgate.authz.plans import document_hash
+from fieldgate.authz.plans import CompiledRequest, document_hash
 from fieldgate.errors import FieldgateError, ServiceUnavailable
 from fieldgate.http.faults import withhold_on_database_fault
 from fieldgate.resolvers.audit import audit_operation
 from fieldgate.resolvers.context import RequestContext
-from fieldgate.schema.compiled import CompiledRequest
 from fieldgate.schema.denials import denial_errors
 from fieldgate.schema.planning import plan_operation
 
