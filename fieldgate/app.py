@@ -27,19 +27,19 @@ from fieldgate.audit.request import request_id_from
 from fieldgate.audit.store import DatabaseAuditSink
 from fieldgate.audit.writer import AuditWriter
 from fieldgate.authz.classification import Catalog, Level
-from fieldgate.authz.disclosure import MaskResolver
 from fieldgate.authz.lint import lint_policy
 from fieldgate.authz.masking import MaskFunction, MaskStrategy, mask_function
 from fieldgate.authz.plans import PlanCache
 from fieldgate.authz.policy import Policy
 from fieldgate.authz.policy_loading import load_policy
-from fieldgate.authz.principal import ANONYMOUS, Principal
 from fieldgate.authz.purposes import load_purposes
 from fieldgate.authz.shadow import ShadowPolicy
+from fieldgate.authz.shapers import MaskResolver
 from fieldgate.crypto.encrypted import ENCRYPTED_COORDINATES
 from fieldgate.crypto.keyring import Keyring, load_keyring
 from fieldgate.documents.store import TrustedDocuments
 from fieldgate.errors import PolicyError, SchemaMisdeclared
+from fieldgate.http.auth import TokenAuthBackend, authentication_error_response, principal_of
 from fieldgate.http.cors import cors_middleware
 from fieldgate.http.guard import RequestGuard
 from fieldgate.http.observer import RequestObserver, current_request_id, remember_context
@@ -48,12 +48,7 @@ from fieldgate.http.persisted import DocumentGate
 from fieldgate.http.rate_limit_guard import RateLimitGuard
 from fieldgate.http.secure_headers import SecureHeaders
 from fieldgate.http.view import GraphQLOverHTTP
-from fieldgate.identity.authn import (
-    DatabaseRevocations,
-    RevocationChecker,
-    TokenAuthBackend,
-    authentication_error_response,
-)
+from fieldgate.identity.revocations import DatabaseRevocations, RevocationChecker
 from fieldgate.identity.signing_key import SigningKey, load_signing_key
 from fieldgate.identity.tokens import TokenService
 from fieldgate.infra.db import create_engine, engine_options
@@ -121,7 +116,7 @@ class FieldgateGraphQL(GraphQLOverHTTP[RequestContext]):
         return orjson.dumps(data)
 
     async def get_context(self, request: Request, response: Any) -> RequestContext:  # type: ignore[override]
-        principal = request.user if isinstance(request.user, Principal) else ANONYMOUS
+        principal = principal_of(request.scope)
         headers = request.headers
         strict = principal.strict or headers.get(STRICT_HEADER) == "1"
         do_not_track = headers.get("dnt") == "1" or headers.get("sec-gpc") == "1"
@@ -288,7 +283,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def schema_sdl(request: Request) -> Response:
-        principal = request.user if isinstance(request.user, Principal) else ANONYMOUS
+        principal = principal_of(request.scope)
         views = services.schema_views
         if views is None:
             return PlainTextResponse(services.schema.as_str())

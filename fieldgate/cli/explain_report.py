@@ -18,9 +18,9 @@ def data_subject(who: str) -> DataSubject:
     """The data subject ``who`` (username or id) and their facts, from the database."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from fieldgate.authz.explain import load_data_subject
     from fieldgate.errors import BadUserInput
     from fieldgate.infra.db import create_engine
+    from fieldgate.resolvers.subjects import load_data_subject
 
     async def run() -> DataSubject:
         engine = create_engine(Settings().database_url)

@@ -167,11 +167,9 @@ def policy_explain(
 ) -> None:
     """Show, field by field, what the roles would see and the rule that decided it."""
     from fieldgate.authz.explain import (
-        effective_purpose,
         explain,
-        explain_operation,
         explain_subject,
-        parse_operation,
+        explained_purpose,
         synthetic_principal,
     )
     from fieldgate.authz.policy_loading import load_policy
@@ -179,6 +177,7 @@ def policy_explain(
     from fieldgate.errors import BadUserInput, PolicyError, SchemaMisdeclared
     from fieldgate.schema import build_schema
     from fieldgate.schema.catalog import build_catalog
+    from fieldgate.schema.explain import explain_operation, parse_operation
     from fieldgate.schema.extensions import declared_purpose
 
     folder = policy_dir or Settings().policy_dir
@@ -193,7 +192,7 @@ def policy_explain(
         fail(str(exc))
     try:
         if query is None:
-            used = effective_purpose(policy, synthetic_principal(policy, role), purpose)
+            used = explained_purpose(policy, synthetic_principal(policy, role), purpose)
             rows = explain(catalog, policy, role, purpose)
         else:
             try:
@@ -202,7 +201,7 @@ def policy_explain(
                 fail(f"cannot read {query.name} as UTF-8 text", 2)
             operation, fragments = parse_operation(schema, source)
             purpose = purpose or declared_purpose(operation, None)
-            used = effective_purpose(policy, synthetic_principal(policy, role), purpose)
+            used = explained_purpose(policy, synthetic_principal(policy, role), purpose)
             rows = explain_operation(schema, catalog, policy, role, purpose, operation, fragments)
     except BadUserInput as exc:
         fail(exc.message, 2)

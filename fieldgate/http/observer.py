@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldgate.authz.decisions import Disclosure
 from fieldgate.authz.disclosure import DisclosureContext
-from fieldgate.authz.principal import Principal
+from fieldgate.http.auth import AuthenticatedUser
 from fieldgate.http.faults import database_fault, unavailable_response
 from fieldgate.observability.metrics import Metrics
 from fieldgate.resolvers.context import RequestContext
@@ -134,7 +134,8 @@ class RequestObserver:
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         contexts = _contexts(scope)
-        principal = scope.get("user")
+        user = scope.get("user")
+        principal = user.principal if isinstance(user, AuthenticatedUser) else None
         first = contexts[0] if contexts else None
         disclosure = first.disclosure if first is not None else None
         fields: dict[str, Any] = {
@@ -143,7 +144,7 @@ class RequestObserver:
             "status": status,
             "duration_ms": round(seconds * 1000, 2),
         }
-        if isinstance(principal, Principal):
+        if principal is not None:
             fields["principal_kind"] = str(principal.kind)
             fields["roles"] = sorted(principal.roles)
         if scope.get("path") == self.graphql_path:
@@ -160,7 +161,7 @@ class RequestObserver:
         if self.metrics is None:
             return
         self.metrics.count_request(_operation_type(scope, contexts), status, seconds)
-        if isinstance(principal, Principal):
+        if principal is not None:
             for context in contexts:
                 if context.disclosure is not None and not context.database_fault:
                     self.metrics.count_disclosures(

@@ -25,7 +25,7 @@ from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
-from fieldgate.authz.principal import ANONYMOUS, Principal
+from fieldgate.authz.principal import Principal
 from fieldgate.errors import (
     BatchingDisabled,
     BatchTooLarge,
@@ -46,6 +46,7 @@ from fieldgate.errors import (
     RateLimited,
     RequestRefused,
 )
+from fieldgate.http.auth import principal_of
 from fieldgate.http.media import GRAPHQL_RESPONSE, JSON, response_media_type
 from fieldgate.http.persisted import DocumentGate
 from fieldgate.http.refusals import HTTPRefusal, refusal_response
@@ -261,8 +262,7 @@ def _is_request_error(result: ExecutionResult) -> bool:
 
 
 def _principal(request: Request) -> Principal:
-    user = request.scope.get("user")
-    return user if isinstance(user, Principal) else ANONYMOUS
+    return principal_of(request.scope)
 
 
 def _refused(refused: QueryRefused) -> ExecutionResult:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select
@@ -15,15 +15,19 @@ from strawberry.dataloader import DataLoader
 from fieldgate.audit.events import AuditEvent
 from fieldgate.audit.writer import AuditWriter
 from fieldgate.authz.classification import Catalog
-from fieldgate.authz.consent import SubjectFacts, load_subject_facts
-from fieldgate.authz.disclosure import DisclosureContext, MaskResolver
-from fieldgate.authz.plans import PlanCache
+from fieldgate.authz.consent import SubjectFacts
+from fieldgate.authz.disclosure import DisclosureContext
+from fieldgate.authz.plans import CompiledRequest, PlanCache
 from fieldgate.authz.policy import Policy
 from fieldgate.authz.principal import Principal
+from fieldgate.authz.shapers import MaskResolver
 from fieldgate.errors import ServiceUnavailable
 from fieldgate.identity.tokens import TokenService
 from fieldgate.observability.metrics import Metrics
+from fieldgate.resolvers.subjects import subject_facts_loader
 from fieldgate.settings import Settings
+
+SUBJECT_FACTS = "subject facts"  # the key of the request's loader of subject facts
 
 
 @dataclass
@@ -67,7 +71,7 @@ class RequestContext:
     operation_type: str | None = None  # "query" or "mutation"
     database_fault: bool = False  # the result was replaced: the database could not answer
     loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
-    compiled: Any = None  # a CompiledRequest when the compiled path may answer
+    compiled: CompiledRequest | None = None  # when the compiled path may answer
 
     @property
     def disclosed(self) -> DisclosureContext:
@@ -97,9 +101,14 @@ class RequestContext:
             raise ServiceUnavailable("the audit trail cannot record this request; try again")
 
     async def subject_facts(self, subject_ids: list[int]) -> dict[int, SubjectFacts]:
-        """Consents and ages of these data subjects, in one query."""
-        async with self.services.engine.connect() as connection:
-            return await load_subject_facts(connection, subject_ids, datetime.now(UTC).date())
+        """Consents and ages of these data subjects: the pages asking together (a relation
+        under each parent row) share one query."""
+        loader = self.loaders.get(SUBJECT_FACTS)
+        if loader is None:
+            loader = self.loaders[SUBJECT_FACTS] = subject_facts_loader(self.services.engine)
+        # shielded: one caller cancelled does not cancel the batch the others wait for
+        facts = await asyncio.shield(loader.load_many(subject_ids))
+        return dict(zip(subject_ids, facts, strict=True))
 
     async def fetch(self, statement: Select[Any]) -> Sequence[Mapping[str, Any]]:
         """Run a SELECT and return its rows as mappings keyed by column label."""

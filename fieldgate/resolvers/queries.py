@@ -9,7 +9,7 @@ import strawberry
 from sqlalchemy import ColumnElement, Select, func, select
 from strawberry.types import Info
 
-from fieldgate.authz.disclosure import path_key
+from fieldgate.authz.denials import path_key
 from fieldgate.crypto.keyring import Keyring
 from fieldgate.errors import BadUserInput, FieldgateError, NotFound
 from fieldgate.models.tables import courses, orders, tickets

@@ -19,7 +19,6 @@ from fieldgate.authz.decisions import DenialReason, Disclosure
 from fieldgate.authz.explain import (
     ExplainRow,
     explain,
-    parse_operation,
     principal_kind,
     synthetic_principal,
 )
@@ -35,6 +34,7 @@ from fieldgate.errors import BadUserInput
 from fieldgate.models import IssuedToken
 from fieldgate.schema import build_schema
 from fieldgate.schema.catalog import build_catalog
+from fieldgate.schema.explain import parse_operation
 from fieldgate.settings import PACKAGED_POLICY_DIR, Settings
 
 ORDER_ID_FOR_FINANCE = "p, finance, Order.id, *, full, any, allow"

@@ -167,7 +167,6 @@ def test_imports_point_down(found: list[Import]) -> None:
     assert not wrong, "imports of a peer or an upper layer:\n" + "\n".join(wrong)
 
 
-@pytest.mark.xfail(strict=True, reason="being untangled: run with --runxfail to list what is left")
 def test_the_engine_stands_alone(found: list[Import]) -> None:
     wrong = engine_impurities(found)
     assert not wrong, "authz must decide over plain data:\n" + "\n".join(wrong)
