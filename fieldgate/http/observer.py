@@ -26,7 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fieldgate.authz.decisions import Disclosure
 from fieldgate.authz.disclosure import DisclosureContext
 from fieldgate.authz.principal import Principal
-from fieldgate.http.faults import database_fault, unavailable_response
+from fieldgate.http.faults import unavailable_response
+from fieldgate.infra.faults import database_fault
 from fieldgate.observability.metrics import Metrics
 from fieldgate.resolvers.context import RequestContext
 

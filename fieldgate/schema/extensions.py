@@ -28,10 +28,10 @@ from fieldgate.authz.disclosure import DisclosureContext
 from fieldgate.authz.plans import compile_plan, document_hash
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.errors import FieldgateError, PurposeNotAllowed, ServiceUnavailable
-from fieldgate.http.faults import withhold_on_database_fault
 from fieldgate.resolvers.audit import audit_operation
 from fieldgate.resolvers.context import RequestContext, Services
 from fieldgate.schema.compiled import CompiledRequest
+from fieldgate.schema.faults import withhold_on_database_fault
 
 USER_DEFAULT_PURPOSE = "RIGHTS"
 
