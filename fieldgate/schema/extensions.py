@@ -142,7 +142,7 @@ class DisclosureExtension(SchemaExtension):
                 decide=decide,
             )
             services.plans.put(key, plan)
-        shadow = getattr(services, "shadow", None)  # a candidate policy: compared, never applied
+        shadow = services.live.shadow  # a candidate policy: compared, never applied
         if shadow is not None and services.disclosure_enabled:
             shadow.observe(key, plan, principal, purpose, services.catalog)
         gates = compile_gates(principal, purpose, policy.vocabulary, do_not_track=ctx.do_not_track)
