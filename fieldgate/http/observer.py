@@ -30,6 +30,7 @@ from fieldgate.http.faults import unavailable_response
 from fieldgate.infra.faults import database_fault
 from fieldgate.observability.metrics import Metrics
 from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.outcomes import DatabaseFaulted
 
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -97,8 +98,6 @@ class RequestObserver:
 
         async def send_observed(message: Message) -> None:
             if message["type"] == "http.response.start":
-                if any(c.database_fault for c in _contexts(scope)):
-                    message["status"] = 503  # the result was replaced: say so in the status
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
                 sent.update(status=message["status"], started=True)
             await send(message)
@@ -150,7 +149,7 @@ class RequestObserver:
         if scope.get("path") == self.graphql_path:
             fields["purpose"] = disclosure.plan.purpose if disclosure is not None else None
             fields["operation"] = first.operation_name if first is not None else None
-        if any(c.database_fault for c in contexts):
+        if any(isinstance(c.outcome, DatabaseFaulted) for c in contexts):
             fields["code"] = "SERVICE_UNAVAILABLE"
             if self.metrics is not None:
                 self.metrics.database_up.set(0)
@@ -163,7 +162,8 @@ class RequestObserver:
         self.metrics.count_request(_operation_type(scope, contexts), status, seconds)
         if isinstance(principal, Principal):
             for context in contexts:
-                if context.disclosure is not None and not context.database_fault:
+                faulted = isinstance(context.outcome, DatabaseFaulted)
+                if context.disclosure is not None and not faulted:
                     self.metrics.count_disclosures(
                         disclosure_outcomes(context.disclosure),
                         principal.roles,

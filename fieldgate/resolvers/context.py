@@ -31,6 +31,7 @@ from fieldgate.policy_store.changes import PolicyAdministration
 from fieldgate.policy_store.live import LivePolicy
 from fieldgate.policy_store.watch import PolicyWatcher
 from fieldgate.ratelimit.limiter import RateLimiter
+from fieldgate.resolvers.outcomes import RequestOutcome
 from fieldgate.settings import Settings
 
 
@@ -102,7 +103,7 @@ class RequestContext:
     disclosure: DisclosureContext | None = None
     operation_name: str | None = None  # for the request line, set before execution
     operation_type: str | None = None  # "query" or "mutation"
-    database_fault: bool = False  # the result was replaced: the database could not answer
+    outcome: RequestOutcome | None = None  # a refusal or fault the edge answers for
     loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
     compiled: Any = None  # a CompiledRequest when the compiled path may answer
 

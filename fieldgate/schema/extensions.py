@@ -30,6 +30,7 @@ from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.errors import FieldgateError, PurposeNotAllowed, ServiceUnavailable
 from fieldgate.resolvers.audit import audit_operation
 from fieldgate.resolvers.context import RequestContext, Services
+from fieldgate.resolvers.outcomes import DatabaseFaulted
 from fieldgate.schema.compiled import CompiledRequest
 from fieldgate.schema.faults import withhold_on_database_fault
 
@@ -171,8 +172,9 @@ class DisclosureExtension(SchemaExtension):
         yield
         disclosure = ctx.disclosed  # the general path may have started it afresh
         result = execution.result
-        if result is not None and withhold_on_database_fault(result):
-            ctx.database_fault = True  # nothing that loaded leaves, so nothing to audit
+        fault = withhold_on_database_fault(result) if result is not None else None
+        if fault is not None:
+            ctx.outcome = DatabaseFaulted(fault)  # nothing that loaded leaves: nothing to audit
             return
         denials = disclosure.errors() if disclosure.denied else []
         name = operation.name.value if operation.name else None

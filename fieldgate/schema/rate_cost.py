@@ -1,5 +1,6 @@
 """The query-cost limit: each operation's estimated cost is charged to its caller's budget
-of the minute before it executes; over budget, nothing runs (HTTP 429 at the edge)."""
+of the minute before it executes; over budget, nothing runs and the request context says
+so (:class:`~fieldgate.resolvers.outcomes.CostRefused`: HTTP 429 at the edge)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from strawberry.extensions import SchemaExtension
 from fieldgate.errors import RateLimited
 from fieldgate.ratelimit.limiter import Exceeded, principal_keys
 from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.outcomes import CostRefused
 from fieldgate.schema.limits import QueryLimits
 from fieldgate.schema.shape import measure
 
@@ -35,6 +37,7 @@ class CostCharge(SchemaExtension):
                     cost = 0
                 exceeded = await limiter.charge_cost(_keys(context), cost)
                 if exceeded is not None:
+                    context.outcome = CostRefused(exceeded)
                     execution.result = GraphQLExecutionResult(None, [_error(exceeded)])
         yield
 
