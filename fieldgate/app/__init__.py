@@ -17,7 +17,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from fieldgate.app.services import attach_policy_control, build_services, record_policy_version
-from fieldgate.audit.request import request_id_from
 from fieldgate.authz.principal import ANONYMOUS, Principal
 from fieldgate.documents.store import TrustedDocuments
 from fieldgate.http.cors import cors_middleware
@@ -31,6 +30,7 @@ from fieldgate.http.view import GraphQLOverHTTP
 from fieldgate.identity.authn import TokenAuthBackend, authentication_error_response
 from fieldgate.observability.access_log import redact_access_log_queries
 from fieldgate.observability.logging import configure_logging
+from fieldgate.observability.request_id import request_id_of
 from fieldgate.resolvers.context import RequestContext, Services
 from fieldgate.settings import Settings
 
@@ -57,7 +57,7 @@ class FieldgateGraphQL(GraphQLOverHTTP[RequestContext]):
         strict = principal.strict or headers.get(STRICT_HEADER) == "1"
         do_not_track = headers.get("dnt") == "1" or headers.get("sec-gpc") == "1"
         # one id per request: the request line's, when the observer gave one
-        request_id = current_request_id(request) or request_id_from(headers.get(REQUEST_ID_HEADER))
+        request_id = current_request_id(request) or request_id_of(headers.get(REQUEST_ID_HEADER))
         response.headers[REQUEST_ID_HEADER] = request_id
         context = RequestContext(
             self.services,

@@ -10,7 +10,6 @@ escapes the application (for example while a token's revocation is checked) beco
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -29,22 +28,15 @@ from fieldgate.authz.principal import Principal
 from fieldgate.http.faults import unavailable_response
 from fieldgate.infra.faults import database_fault
 from fieldgate.observability.metrics import Metrics
+from fieldgate.observability.request_id import request_id_of
 from fieldgate.resolvers.context import RequestContext
 from fieldgate.resolvers.outcomes import DatabaseFaulted
 
 REQUEST_ID_HEADER = "x-request-id"
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _STATE_ID = "request_id"
 _STATE_CONTEXTS = "graphql_contexts"
 
 log = structlog.get_logger("fieldgate.request")
-
-
-def request_id_of(header: str | None) -> str:
-    """The caller's id when it is at most 64 of ``[A-Za-z0-9._-]``, else a new one."""
-    if header is not None and _REQUEST_ID.fullmatch(header):
-        return header
-    return uuid.uuid4().hex
 
 
 def current_request_id(request: Request) -> str | None:
