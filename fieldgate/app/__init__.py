@@ -19,8 +19,11 @@ from starlette.routing import Route
 from fieldgate.app.services import attach_policy_control, build_services, record_policy_version
 from fieldgate.authz.principal import ANONYMOUS, Principal
 from fieldgate.documents.store import TrustedDocuments
+from fieldgate.errors import NotFound
 from fieldgate.http.cors import cors_middleware
+from fieldgate.http.envelope import error_response
 from fieldgate.http.guard import RequestGuard
+from fieldgate.http.media import JSON
 from fieldgate.http.observer import RequestObserver, current_request_id, remember_context
 from fieldgate.http.operations import operations_routes
 from fieldgate.http.persisted import DocumentGate
@@ -102,10 +105,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         if views is None:
             return PlainTextResponse(services.schema.as_str())
         if settings.is_production and not principal.is_authenticated:
-            return JSONResponse(
-                {"errors": [{"message": "not found", "extensions": {"code": "NOT_FOUND"}}]},
-                status_code=404,
-            )
+            return error_response(NotFound("not found"), 404, content_type=JSON, with_data=False)
         view = views.for_principal(principal, services.policy)
         return PlainTextResponse(services.schema.as_str() if view is None else view.sdl)
 

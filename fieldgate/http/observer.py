@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
 import structlog
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -25,7 +24,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fieldgate.authz.decisions import Disclosure
 from fieldgate.authz.disclosure import DisclosureContext
 from fieldgate.authz.principal import Principal
+from fieldgate.errors import FieldgateError
+from fieldgate.http.envelope import error_response
 from fieldgate.http.faults import unavailable_response
+from fieldgate.http.media import JSON
 from fieldgate.infra.faults import database_fault
 from fieldgate.observability.metrics import Metrics
 from fieldgate.observability.request_id import request_id_of
@@ -113,16 +115,8 @@ class RequestObserver:
             return unavailable_response(fault)
         error_id = uuid.uuid4().hex
         log.error("request_failed", code="INTERNAL_SERVER_ERROR", error_id=error_id)
-        body = {
-            "data": None,
-            "errors": [
-                {
-                    "message": "internal error",
-                    "extensions": {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id},
-                }
-            ],
-        }
-        return Response(orjson.dumps(body), status_code=500, media_type="application/json")
+        internal = FieldgateError("internal error", errorId=error_id)
+        return error_response(internal, 500, content_type=JSON)
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         contexts = _contexts(scope)
