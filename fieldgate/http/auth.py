@@ -19,10 +19,11 @@ from starlette.authentication import (
     BaseUser,
 )
 from starlette.requests import HTTPConnection
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from fieldgate.authz.principal import ANONYMOUS, Principal
 from fieldgate.errors import Unauthenticated
+from fieldgate.http.envelope import error_response
 from fieldgate.identity.revocations import RevocationChecker
 from fieldgate.identity.tokens import TokenService
 
@@ -104,22 +105,13 @@ def authentication_error_response(conn: HTTPConnection, exc: AuthenticationError
     Passed as ``on_error`` to Starlette's ``AuthenticationMiddleware``.
     """
     reason = exc.reason if isinstance(exc, TokenRejected) else "malformed"
-    body = {
-        "data": None,
-        "errors": [
-            {
-                "message": "authentication failed",
-                "extensions": {"code": Unauthenticated.code, "reason": reason},
-            }
-        ],
-    }
     accept = conn.headers.get("accept", "")
     media_type = (
         GRAPHQL_RESPONSE_MEDIA_TYPE if GRAPHQL_RESPONSE_MEDIA_TYPE in accept else "application/json"
     )
-    return JSONResponse(
-        body,
-        status_code=401,
+    return error_response(
+        Unauthenticated(reason),
+        401,
+        content_type=media_type,
         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        media_type=media_type,
     )

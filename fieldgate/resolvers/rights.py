@@ -179,8 +179,8 @@ async def withdraw_consent(info: Ctx, purpose: str) -> list[dict[str, Any]]:
 
 def _plain(info: Ctx, value: Any) -> Any:
     """A stored value as the data subject's export shows it: opened if sealed, as text."""
-    keyring: Keyring | None = getattr(info.context.services, "keyring", None)
-    if keyring is not None and Keyring.is_encrypted(value):
+    keyring = info.context.services.keyring
+    if Keyring.is_encrypted(value):
         if isinstance(value, bytes):
             return keyring.decrypt_bytes(value).hex()
         return keyring.decrypt(value)

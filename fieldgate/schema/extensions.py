@@ -34,10 +34,11 @@ from fieldgate.authz.digest import document_hash
 from fieldgate.authz.disclosure import DisclosureContext
 from fieldgate.authz.plans import CompiledRequest
 from fieldgate.errors import FieldgateError, ServiceUnavailable
-from fieldgate.http.faults import withhold_on_database_fault
 from fieldgate.resolvers.audit import audit_operation
 from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.outcomes import DatabaseFaulted
 from fieldgate.schema.denials import denial_errors
+from fieldgate.schema.faults import withhold_on_database_fault
 from fieldgate.schema.planning import plan_operation
 
 
@@ -132,7 +133,7 @@ class DisclosureExtension(SchemaExtension):
                 decide=decide,
             )
             services.plans.put(key, plan)
-        shadow = getattr(services, "shadow", None)  # a candidate policy: compared, never applied
+        shadow = services.live.shadow  # a candidate policy: compared, never applied
         if shadow is not None and services.disclosure_enabled:
             shadow.observe(key, plan, principal, purpose, services.catalog)
         gates = compile_gates(principal, purpose, policy.vocabulary, do_not_track=ctx.do_not_track)
@@ -161,8 +162,9 @@ class DisclosureExtension(SchemaExtension):
         yield
         disclosure = ctx.disclosed  # the general path may have started it afresh
         result = execution.result
-        if result is not None and withhold_on_database_fault(result):
-            ctx.database_fault = True  # nothing that loaded leaves, so nothing to audit
+        fault = withhold_on_database_fault(result) if result is not None else None
+        if fault is not None:
+            ctx.outcome = DatabaseFaulted(fault)  # nothing that loaded leaves: nothing to audit
             return
         denials = disclosure.denials() if disclosure.denied else []
         name = operation.name.value if operation.name else None
