@@ -204,10 +204,16 @@ function denialErrors(denials) {
   );
 }
 
-/** The Yoga plugin that adds the denials of an operation to its errors. */
+/** The Yoga plugin that adds the denials of an operation to its errors, and logs an
+ * operation that failed otherwise (as fieldgate's log does: the bench counts them). */
 export const useDenials = () => ({
   onExecute: () => ({
     onExecuteDone: ({ args, result }) => {
+      if (result.errors?.length) {
+        const codes = result.errors.map((e) => e.extensions?.code ?? 'INTERNAL');
+        const messages = result.errors.map((e) => e.message);
+        process.stdout.write(`${JSON.stringify({ event: 'operation_error', codes, messages })}\n`);
+      }
       const { denials } = args.contextValue;
       if (denials.size > 0) result.errors = [...(result.errors ?? []), ...denialErrors(denials)];
     },

@@ -85,9 +85,10 @@ class Store {
   constructor(db, statements) {
     this.db = db;
     this.s = statements;
-    this.place = db.transaction((userId, courseIds, address, remarks, slot) =>
-      this.#place(userId, courseIds, address, remarks, slot),
-    );
+    const place = db.transaction((...args) => this.#place(...args));
+    // BEGIN IMMEDIATE: a write lock taken up front waits (busy timeout) for the other
+    // worker's; a read transaction upgraded later would fail at once in WAL mode
+    this.place = (...args) => place.immediate(...args);
   }
 
   /** Whether the token id may not be used: revoked, or never recorded by fieldgate. */
