@@ -114,7 +114,13 @@ const resolvers = {
     placeOrder: (_, { input }, { store, accountId, slot }) => {
       const courses = [...new Set(input.courseIds.map(Number))].sort((a, b) => a - b);
       const remarks = input.remarks ?? null;
-      return store.place(accountId, courses, input.deliveryAddress ?? null, remarks, slot);
+      const order = store.place(accountId, courses, input.deliveryAddress ?? null, remarks, slot);
+      if (order === null) {
+        throw new GraphQLError('Course not found', {
+          extensions: { code: 'NOT_FOUND', argument: 'courseIds' },
+        });
+      }
+      return order;
     },
   },
   Order: {
