@@ -1,6 +1,6 @@
 """The one Redis client against a real Redis: an ACL user with an encoded password logs in,
 the rate limiter calls its script by SHA1 (sent once, sent again after ``SCRIPT FLUSH``),
-and a Redis that does not answer costs one short timeout."""
+notifications reach a subscriber, and a Redis that does not answer costs one short timeout."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from fieldgate.infra.redis import REDIS_FAILURES, redis_client
+from fieldgate.policy_store.notify import publish, subscribe
 from fieldgate.ratelimit.limiter import _INCREMENT, RateLimiter
 
 REDIS_DB = 12  # apart from the databases other tests use; every key here is unique anyway
@@ -111,6 +112,25 @@ async def test_a_flushed_script_is_loaded_again(redis: Redis) -> None:
         assert [command.split(" ", 1)[0].upper() for command in sent] == ["EVALSHA"] * 2
     finally:
         await limiter.close()
+
+
+async def test_a_published_revision_reaches_a_subscriber(redis: Redis) -> None:
+    channel = unique("fieldgate:policy")
+    received: list[bytes] = []
+
+    async def listen() -> None:
+        async for message in subscribe(redis, channel):
+            received.append(message)
+            return
+
+    task = asyncio.create_task(listen())
+    for _ in range(50):  # until the subscription is in place
+        await publish(redis, "42", channel)
+        await asyncio.sleep(0.02)
+        if task.done():
+            break
+    await asyncio.wait_for(task, 2)
+    assert received == [b"42"]
 
 
 async def test_a_redis_that_never_answers_costs_one_timeout() -> None:
