@@ -60,19 +60,17 @@ async def test_an_acl_user_with_an_encoded_password_logs_in(redis: Redis) -> Non
 
 
 async def commands_on_the_wire(
-    redis: Redis, limiter: RateLimiter, key: str, calls: int
+    redis: Redis, counting: Redis, limiter: RateLimiter, key: str, calls: int
 ) -> list[str]:
-    """What ``limiter``'s connection sent while charging ``key`` ``calls`` times, as
+    """What ``limiter`` sent through ``counting`` while charging ``key`` ``calls`` times, as
     ``MONITOR`` saw it (every other client's commands left out)."""
-    counters = limiter._redis
-    assert counters is not None
-    address = (await counters.client.client_info())["addr"]
+    address = (await counting.client_info())["addr"]  # its one connection, opened here
     end = unique("end")
     seen: list[str] = []
     async with redis.monitor() as monitor:
         for _ in range(calls):
             assert await limiter.charge_request([key]) is None
-        await counters.client.echo(end)
+        await counting.echo(end)
         while True:
             command = await monitor.next_command()
             if f"{command['client_address']}:{command['client_port']}" != address:
@@ -85,10 +83,10 @@ async def commands_on_the_wire(
 async def test_the_script_is_called_by_its_sha_not_sent_with_every_request(
     redis: Redis,
 ) -> None:
-    limiter = RateLimiter(requests=100, cost=0, redis=redis_client(REDIS_URL))
+    counting = redis_client(REDIS_URL)
+    limiter = RateLimiter(requests=100, cost=0, redis=counting)
     try:
-        key = unique("token")
-        sent = await commands_on_the_wire(redis, limiter, key, 5)
+        sent = await commands_on_the_wire(redis, counting, limiter, unique("token"), 5)
         names = [command.split(" ", 1)[0].upper() for command in sent]
         assert "EVAL" not in names
         assert names.count("EVALSHA") in (5, 6)  # 6: the first found the script not loaded
@@ -99,7 +97,8 @@ async def test_the_script_is_called_by_its_sha_not_sent_with_every_request(
 
 
 async def test_a_flushed_script_is_loaded_again(redis: Redis) -> None:
-    limiter = RateLimiter(requests=3, cost=0, redis=redis_client(REDIS_URL))
+    counting = redis_client(REDIS_URL)
+    limiter = RateLimiter(requests=3, cost=0, redis=counting)
     try:
         key = unique("token")
         assert await limiter.charge_request([key]) is None
@@ -108,7 +107,7 @@ async def test_a_flushed_script_is_loaded_again(redis: Redis) -> None:
         assert limiter.backend_status() == "redis"  # no fallback to local counters
         assert await limiter.charge_request([key]) is None
         assert await limiter.charge_request([key]) is not None  # the fourth: one counter
-        sent = await commands_on_the_wire(redis, limiter, unique("token"), 2)
+        sent = await commands_on_the_wire(redis, counting, limiter, unique("token"), 2)
         assert [command.split(" ", 1)[0].upper() for command in sent] == ["EVALSHA"] * 2
     finally:
         await limiter.close()
