@@ -14,6 +14,7 @@ again.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -29,7 +30,12 @@ REDIS_FAILURES: tuple[type[Exception], ...] = (RedisError, OSError)
 
 def redis_client(url: str, *, timeout: float = TIMEOUT) -> Redis:
     """A client of ``url`` (no connection is opened before its first command); raises
-    ``ValueError`` for a URL that is not ``redis://``, ``rediss://`` or ``unix://``."""
+    ``ValueError`` for a URL that is not ``redis://``, ``rediss://`` or ``unix://``, or
+    whose path is not a database number."""
+    parts = urlsplit(url)
+    database = parts.path.strip("/")
+    if parts.scheme in ("redis", "rediss") and database and not database.isdigit():
+        raise ValueError("the path of a Redis URL is a database number")  # not 0 silently
     return Redis.from_url(
         url,
         socket_timeout=timeout,

@@ -50,7 +50,10 @@ def test_defaults_and_timeouts() -> None:
     assert short["socket_timeout"] == short["socket_connect_timeout"] == 0.5
 
 
-@pytest.mark.parametrize("url", ["http://cache", "cache:6379", "redis:cache"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://cache", "cache:6379", "redis:cache", "redis://cache/sessions", "redis://cache/-1"],
+)
 def test_other_urls_are_refused(url: str) -> None:
     with pytest.raises(ValueError):
         redis_client(url)
