@@ -17,7 +17,7 @@ from fieldgate.authz.purposes import load_purposes
 from fieldgate.errors import ConfigurationError, PolicyError
 from fieldgate.infra.db import create_engine
 from fieldgate.policy_store.database import DatabasePolicyStore
-from fieldgate.policy_store.notify import publish
+from fieldgate.policy_store.notify import announce
 from fieldgate.policy_store.watch import PolicySource, check_policy
 from fieldgate.settings import Settings
 
@@ -89,13 +89,9 @@ async def _write(settings: Settings, lines: Sequence[str] | None, *, note: str) 
         with contextlib.suppress(ConfigurationError):
             sink = DatabaseAuditSink(engine, load_audit_key(settings, create=False))
             await sink.record_policy_version(policy.version)
-        announced = False
+        announced = False  # without Redis the instances poll: a second instead of at once
         if settings.redis_url:
-            try:
-                await publish(settings.redis_url, str(revision))
-                announced = True
-            except (TimeoutError, OSError, ConnectionError, ValueError):
-                announced = False  # the instances poll: a second instead of at once
+            announced = await announce(settings.redis_url, str(revision))
         return Written(revision, policy.version, len(policy.rule_lines()), announced)
     finally:
         await engine.dispose()

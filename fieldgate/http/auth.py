@@ -24,10 +24,9 @@ from starlette.responses import Response
 from fieldgate.authz.principal import ANONYMOUS, Principal
 from fieldgate.errors import Unauthenticated
 from fieldgate.http.envelope import error_response
+from fieldgate.http.media import GRAPHQL_MEDIA_TYPE, JSON
 from fieldgate.identity.revocations import RevocationChecker
 from fieldgate.identity.tokens import TokenService
-
-GRAPHQL_RESPONSE_MEDIA_TYPE = "application/graphql-response+json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +105,7 @@ def authentication_error_response(conn: HTTPConnection, exc: AuthenticationError
     """
     reason = exc.reason if isinstance(exc, TokenRejected) else "malformed"
     accept = conn.headers.get("accept", "")
-    media_type = (
-        GRAPHQL_RESPONSE_MEDIA_TYPE if GRAPHQL_RESPONSE_MEDIA_TYPE in accept else "application/json"
-    )
+    media_type = GRAPHQL_MEDIA_TYPE if GRAPHQL_MEDIA_TYPE in accept else JSON
     return error_response(
         Unauthenticated(reason),
         401,

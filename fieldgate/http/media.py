@@ -8,7 +8,7 @@ asks for it, ``application/json`` otherwise (the legacy answer, also for ``*/*``
 
 from __future__ import annotations
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
+GRAPHQL_MEDIA_TYPE = "application/graphql-response+json"
 JSON = "application/json"
 UTF8 = ("utf-8", "utf8")
 
@@ -42,10 +42,10 @@ def response_media_type(accept: str | None) -> str | None:
     if accept is None or not accept.strip():
         return JSON
     ranked: list[tuple[float, bool, bool, str]] = []
-    for candidate in (GRAPHQL_RESPONSE, JSON):
+    for candidate in (GRAPHQL_MEDIA_TYPE, JSON):
         quality, exact = _quality(accept, candidate)
         if quality > 0:
-            preferred = candidate == GRAPHQL_RESPONSE if exact else candidate == JSON
+            preferred = candidate == GRAPHQL_MEDIA_TYPE if exact else candidate == JSON
             ranked.append((quality, exact, preferred, candidate))
     return max(ranked)[3] if ranked else None
 

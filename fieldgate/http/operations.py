@@ -6,8 +6,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fieldgate.infra.redis import redis_ping
 from fieldgate.observability.metrics import CONTENT_TYPE
-from fieldgate.observability.readiness import Ping, database_reachable, readiness, redis_ping
+from fieldgate.observability.readiness import Ping, database_reachable, readiness
 from fieldgate.resolvers.context import Services
 
 

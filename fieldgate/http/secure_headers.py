@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fieldgate.http.media import GRAPHQL_RESPONSE, JSON
+from fieldgate.http.media import GRAPHQL_MEDIA_TYPE, JSON
 
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -42,7 +42,7 @@ class SecureHeaders:
                 headers.update(self.headers)
                 if no_store:
                     headers["Cache-Control"] = "no-store"
-                if headers.get("content-type") in (JSON, GRAPHQL_RESPONSE):
+                if headers.get("content-type") in (JSON, GRAPHQL_MEDIA_TYPE):
                     headers["Content-Type"] = headers["content-type"] + "; charset=utf-8"
             await send(message)
 

@@ -46,7 +46,7 @@ from fieldgate.errors import (
     RequestRefused,
 )
 from fieldgate.http.auth import principal_of
-from fieldgate.http.media import GRAPHQL_RESPONSE, JSON, response_media_type
+from fieldgate.http.media import GRAPHQL_MEDIA_TYPE, JSON, response_media_type
 from fieldgate.http.persisted import DocumentGate
 from fieldgate.http.rate_limit_guard import rate_limited
 from fieldgate.http.refusals import HTTPRefusal, refusal_response
@@ -216,7 +216,7 @@ class GraphQLOverHTTP(GraphQL[ContextT, None], Generic[ContextT]):
         if errors:
             processed["errors"] = [_coded(error) for error in errors]
         if _is_request_error(result) and (
-            response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE
+            response_media_type(request.headers.get("accept")) == GRAPHQL_MEDIA_TYPE
         ):
             processed.pop("data", None)  # nothing was executed: no data entry at all
         return processed
@@ -228,7 +228,7 @@ class GraphQLOverHTTP(GraphQL[ContextT, None], Generic[ContextT]):
     ) -> Response:
         media_type = sub_response.media_type or JSON
         failed_before_execution = (
-            media_type == GRAPHQL_RESPONSE
+            media_type == GRAPHQL_MEDIA_TYPE
             and isinstance(response_data, dict)
             and "data" not in response_data
         )

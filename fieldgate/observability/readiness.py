@@ -8,21 +8,17 @@ Every check has a short timeout: a database that hangs makes the probe fail, not
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 CHECK_TIMEOUT = 2.0  # seconds: a probe answers well within a load balancer's own timeout
 REDIS_TIMEOUT = 0.5
 
-Ping = Callable[[], Awaitable[object]]
-
-log = structlog.get_logger("fieldgate.readiness")
+Ping = Callable[[], Awaitable[object]]  # a PING of Redis, made by the application
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,27 +47,6 @@ async def redis_reachable(ping: Ping, within: float = REDIS_TIMEOUT) -> bool:
     except Exception:
         return False
     return True
-
-
-def redis_ping(url: str) -> Ping:
-    """A PING through ``redis.asyncio``, with short socket timeouts; the client is made
-    on first use. Without the ``redis`` package the check reports Redis unreachable."""
-    client: Any = None
-
-    async def ping() -> object:
-        nonlocal client
-        if client is None:
-            try:
-                module = importlib.import_module("redis.asyncio")
-            except ImportError:
-                log.warning("redis_client_missing", code="SERVICE_UNAVAILABLE")
-                raise
-            client = module.from_url(
-                url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
-            )
-        return await client.ping()
-
-    return ping
 
 
 async def readiness(

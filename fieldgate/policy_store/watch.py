@@ -29,7 +29,7 @@ from fieldgate.authz.policy_rules import RULES_FILE, parse_lines
 from fieldgate.authz.purposes import PurposeVocabulary
 from fieldgate.authz.shadow import SHADOW_KEY, ShadowPolicy, SharedCandidate
 from fieldgate.errors import PolicyError
-from fieldgate.infra.redis_wire import RedisUnavailable, RedisWire
+from fieldgate.infra.redis import REDIS_FAILURES, redis_client
 from fieldgate.policy_store.database import DatabasePolicyStore
 from fieldgate.policy_store.live import LivePolicy
 from fieldgate.policy_store.notify import publish, subscribe
@@ -37,7 +37,7 @@ from fieldgate.policy_store.notify import publish, subscribe
 log = structlog.get_logger("fieldgate.policy")
 
 _REDIS_RETRY_SECONDS = 1.0
-_REDIS_TIMEOUT = 0.5  # reading the shared shadow candidate must not hold a tick up
+_REDIS_TIMEOUT = 0.5  # no Redis call (the shadow candidate, a notification) holds a tick up
 SHADOW_MESSAGE = "shadow"  # on the policy channel: the shared shadow candidate changed
 
 
@@ -114,7 +114,7 @@ class PolicyWatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._watch_failing = False
         self._failed_revision = 0  # a failure is logged and counted once per revision
-        self._shadow_wire = RedisWire(redis_url, timeout=_REDIS_TIMEOUT) if redis_url else None
+        self._redis = redis_client(redis_url, timeout=_REDIS_TIMEOUT) if redis_url else None
         self._shadow_seen: bytes | None = None  # SHADOW_KEY as last applied (None: absent)
         self._shadow_wake = asyncio.Event()
 
@@ -146,8 +146,8 @@ class PolicyWatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        if self._shadow_wire is not None:
-            await self._shadow_wire.close()
+        if self._redis is not None:
+            await self._redis.aclose()
 
     def swap(self, policy: Policy, revision: int) -> str:
         """Put ``policy`` in force (already checked); returns the version it replaced."""
@@ -160,40 +160,40 @@ class PolicyWatcher:
 
     async def notify(self, revision: int) -> None:
         """Tell the other instances now (best effort: they poll anyway)."""
-        if not self.redis_url:
+        if self._redis is None:
             return
         try:
-            await publish(self.redis_url, str(revision))
-        except (TimeoutError, OSError, ConnectionError, ValueError) as exc:
+            await publish(self._redis, str(revision))
+        except REDIS_FAILURES as exc:
             log.warning("policy_notify_failed", error_class=type(exc).__name__)
 
     async def share_shadow(self, shadow: ShadowPolicy | None) -> None:
         """Make this instance's candidate (``None``: no candidate) every instance's, through
         Redis; best effort: without Redis it holds on this instance only."""
-        if self._shadow_wire is None or self.redis_url is None:
+        if self._redis is None:
             return
         shared = None if shadow is None else SharedCandidate.of(shadow.candidate).encode()
         previous = self._shadow_seen
         self._shadow_seen = None if shared is None else shared.encode()  # applied here already
         try:
             if shared is None:
-                await self._shadow_wire.command("DEL", SHADOW_KEY)
+                await self._redis.delete(SHADOW_KEY)
             else:
-                await self._shadow_wire.command("SET", SHADOW_KEY, shared)
-        except RedisUnavailable:
+                await self._redis.set(SHADOW_KEY, shared)
+        except REDIS_FAILURES:
             self._shadow_seen = previous  # Redis keeps the old one: this instance keeps its own
             log.warning("shadow_share_failed", reason="redis_unavailable")
             return
         try:
-            await publish(self.redis_url, SHADOW_MESSAGE)
-        except (TimeoutError, OSError, ConnectionError, ValueError) as exc:
+            await publish(self._redis, SHADOW_MESSAGE)
+        except REDIS_FAILURES as exc:
             log.warning("shadow_notify_failed", error_class=type(exc).__name__)  # they poll
 
     async def sync_shadow(self) -> None:
         """Apply the candidate of :data:`SHADOW_KEY` when it changed; an absent key after a
-        present one stops shadowing. Raises ``RedisUnavailable`` and changes nothing then."""
-        assert self._shadow_wire is not None
-        raw = await self._shadow_wire.command("GET", SHADOW_KEY)
+        present one stops shadowing. Raises a Redis error and changes nothing then."""
+        assert self._redis is not None
+        raw = await self._redis.get(SHADOW_KEY)
         seen = raw if isinstance(raw, bytes) else None
         if seen == self._shadow_seen:
             return
@@ -267,13 +267,13 @@ class PolicyWatcher:
             self._watch_failing = False
 
     async def _listen(self) -> None:
-        assert self.redis_url is not None
+        assert self._redis is not None
         while True:
             try:
-                async for _ in subscribe(self.redis_url):
+                async for _ in subscribe(self._redis):
                     self._wake.set()
                     self._shadow_wake.set()
-            except (TimeoutError, OSError, ConnectionError, ValueError) as exc:
+            except REDIS_FAILURES as exc:
                 log.warning("policy_notify_unavailable", error_class=type(exc).__name__)
             await asyncio.sleep(_REDIS_RETRY_SECONDS)
 
@@ -281,7 +281,7 @@ class PolicyWatcher:
         while True:
             try:
                 await self.sync_shadow()
-            except RedisUnavailable:
+            except REDIS_FAILURES:
                 pass  # /readyz reports Redis; the next tick tries again
             except Exception as exc:  # keep watching: the next change may apply
                 log.error("shadow_watch_failed", error_class=type(exc).__name__)

@@ -1,9 +1,10 @@
 """Rate limits: requests and query cost per minute, per token, per partner, per client IP.
 
 Fixed one-minute windows. The counters live in memory, or in Redis when
-``FIELDGATE_REDIS_URL`` is set, so that every instance shares them (one Lua script
-increments every key of a request atomically). When Redis cannot answer, each instance
-counts on its own until Redis is back; ``backend_status`` says so for ``/readyz`` and a
+``FIELDGATE_REDIS_URL`` is set, so that every instance shares them: one Lua script
+increments every key of a request atomically, called by its SHA1 (``EVALSHA``; the script
+itself is sent only when Redis does not know it yet). When Redis cannot answer, each
+instance counts on its own until Redis is back; ``backend_status`` says so for ``/readyz`` and a
 metrics counter, when the application has one, counts the fallbacks.
 """
 
@@ -16,9 +17,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from fieldgate.authz.principal import Principal, PrincipalKind
-from fieldgate.infra.redis_wire import RedisUnavailable, RedisWire
+from fieldgate.infra.redis import REDIS_FAILURES, redis_client
 
 WINDOW_SECONDS = 60
 RETRY_REDIS_AFTER = 5.0  # seconds without asking a Redis that failed
@@ -66,21 +69,17 @@ class MemoryCounters:
 class RedisCounters:
     """Counters shared by every instance through one Redis."""
 
-    def __init__(self, wire: RedisWire) -> None:
-        self.wire = wire
+    def __init__(self, client: Redis) -> None:
+        self.client = client
+        self._increment = client.register_script(_INCREMENT)  # NOSCRIPT: loaded again
 
     async def add(self, window: int, amounts: Sequence[tuple[str, int]]) -> list[int]:
         keys = [f"{KEY_PREFIX}:{window}:{key}" for key, _ in amounts]
-        reply = await self.wire.command(
-            "EVAL",
-            _INCREMENT,
-            len(keys),
-            *keys,
-            *(amount for _, amount in amounts),
-            WINDOW_SECONDS * 2,
+        reply = await self._increment(
+            keys, [*(amount for _, amount in amounts), WINDOW_SECONDS * 2]
         )
         if not isinstance(reply, list) or not all(isinstance(c, int) for c in reply):
-            raise RedisUnavailable("redis sent an unexpected reply")
+            raise RedisError("the counters script sent an unexpected reply")
         return [c for c in reply if isinstance(c, int)]
 
 
@@ -110,7 +109,7 @@ class RateLimiter:
         *,
         requests: int,
         cost: int,
-        redis: RedisWire | None = None,
+        redis: Redis | None = None,
         clock: Callable[[], float] = time.time,
         on_fallback: Callable[[], None] | None = None,
     ) -> None:
@@ -126,9 +125,9 @@ class RateLimiter:
 
     @classmethod
     def from_url(cls, requests: int, cost: int, redis_url: str | None) -> RateLimiter:
-        """In memory, or shared through ``redis_url`` (``redis://host:port/db``)."""
-        wire = RedisWire(redis_url) if redis_url else None
-        return cls(requests=requests, cost=cost, redis=wire)
+        """In memory, or shared through ``redis_url`` (see :mod:`fieldgate.infra.redis`)."""
+        client = redis_client(redis_url) if redis_url else None
+        return cls(requests=requests, cost=cost, redis=client)
 
     def backend_status(self) -> str:
         """``memory`` (no Redis configured), ``redis`` (shared), or ``unavailable``
@@ -159,7 +158,7 @@ class RateLimiter:
     async def close(self) -> None:
         """Close the Redis connection, if any."""
         if self._redis is not None:
-            await self._redis.wire.close()
+            await self._redis.client.aclose()
 
     async def _charge(
         self, limit: str, keys: Sequence[str], amount: int, maximum: int
@@ -181,9 +180,9 @@ class RateLimiter:
         if self._redis is not None and now >= self._redis_down_until:
             try:
                 totals = await self._redis.add(window, amounts)
-            except RedisUnavailable as exc:
+            except REDIS_FAILURES as exc:  # its text may name the address or a key
                 if not self._redis_failed:
-                    log.warning("rate_limit_redis_unavailable", error=str(exc))
+                    log.warning("rate_limit_redis_unavailable", error_class=type(exc).__name__)
                 self._redis_failed = True
                 self._redis_down_until = now + RETRY_REDIS_AFTER
             else:

@@ -21,7 +21,7 @@ from fieldgate.audit.chain import load_audit_key
 from fieldgate.authz.shadow import SHADOW_KEY
 from fieldgate.crypto.keyring import load_keyring
 from fieldgate.identity.signing_key import load_signing_key
-from fieldgate.infra.redis_wire import RedisUnavailable, RedisWire
+from fieldgate.infra.redis import REDIS_FAILURES, redis_client
 from fieldgate.settings import Settings
 from tests.conftest import DatabaseFactory
 from tests.fleet import (
@@ -70,11 +70,11 @@ SHADOW_REPORT = "{ shadowReport { coordinate role purpose condition live candida
 
 async def redis_command(*args: str) -> Any:
     """One command to the real Redis (not through the proxy), in the fleet's database."""
-    wire = RedisWire(f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}")
+    client = redis_client(f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}")
     try:
-        return await wire.command(*args)
+        return await client.execute_command(*args)
     finally:
-        await wire.close()
+        await client.aclose()
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ async def fleet(
     url = await database_factory("postgres")  # skips, saying why, without PostgreSQL
     try:
         await redis_command("DEL", SHADOW_KEY)
-    except RedisUnavailable:
+    except REDIS_FAILURES:
         pytest.skip(f"Redis is not reachable at {REDIS[0]}:{REDIS[1]}: the fleet needs it")
     folder = tmp_path_factory.mktemp("fleet")
     keys = Settings(database_url=url, key_dir=folder / "keys")
@@ -122,7 +122,7 @@ async def fleet(
         await asyncio.gather(*(server.stop() for server in servers))
         request.config.pluginmanager.unregister(reporter)
         proxy.close()
-        with contextlib.suppress(RedisUnavailable):
+        with contextlib.suppress(*REDIS_FAILURES):
             await redis_command("DEL", SHADOW_KEY)
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from fieldgate.app import create_app
-from fieldgate.infra.redis_wire import RedisUnavailable, RedisWire
+from fieldgate.infra.redis import REDIS_FAILURES, redis_client
 from tests.gateway import Gateway
 
 REDIS_DB = 13  # flushed by these tests: keep it apart from the databases others use
@@ -24,13 +24,13 @@ LIMIT = 5
 
 async def flushed_redis() -> None:
     """Empty the test's Redis database, or skip saying why."""
-    wire = RedisWire(REDIS_URL)
+    client = redis_client(REDIS_URL)
     try:
-        await wire.command("FLUSHDB")
-    except RedisUnavailable:
+        await client.flushdb()
+    except REDIS_FAILURES:
         pytest.skip(f"Redis is not reachable at {REDIS_URL}: shared rate limits not tested")
     finally:
-        await wire.close()
+        await client.aclose()
 
 
 async def instances(gateway: Gateway, redis_url: str, **changes: Any) -> list[Gateway]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fieldgate.http.media import GRAPHQL_RESPONSE, JSON, is_json_request, response_media_type
+from fieldgate.http.media import GRAPHQL_MEDIA_TYPE, JSON, is_json_request, response_media_type
 
 
 @pytest.mark.parametrize(
@@ -35,14 +35,14 @@ def test_only_json_bodies_are_read(content_type: str | None, readable: bool) -> 
         (None, JSON),
         ("", JSON),
         ("application/json", JSON),
-        (GRAPHQL_RESPONSE, GRAPHQL_RESPONSE),
-        (f"{GRAPHQL_RESPONSE}, application/json;q=0.9", GRAPHQL_RESPONSE),
-        (f"application/json, {GRAPHQL_RESPONSE}", GRAPHQL_RESPONSE),
-        (f"application/json, {GRAPHQL_RESPONSE};q=0.5", JSON),
-        (f"{GRAPHQL_RESPONSE};q=0, */*", JSON),
+        (GRAPHQL_MEDIA_TYPE, GRAPHQL_MEDIA_TYPE),
+        (f"{GRAPHQL_MEDIA_TYPE}, application/json;q=0.9", GRAPHQL_MEDIA_TYPE),
+        (f"application/json, {GRAPHQL_MEDIA_TYPE}", GRAPHQL_MEDIA_TYPE),
+        (f"application/json, {GRAPHQL_MEDIA_TYPE};q=0.5", JSON),
+        (f"{GRAPHQL_MEDIA_TYPE};q=0, */*", JSON),
         ("*/*", JSON),
         ("application/*", JSON),
-        (f"{GRAPHQL_RESPONSE}, */*;q=0.1", GRAPHQL_RESPONSE),
+        (f"{GRAPHQL_MEDIA_TYPE}, */*;q=0.1", GRAPHQL_MEDIA_TYPE),
         ("text/html", None),
         ("text/html, application/xhtml+xml", None),
         ("application/json;q=0", None),

@@ -1,9 +1,6 @@
-"""Policy built from lines, the ``manage`` act, shadow differences and the Redis wire."""
+"""Policy built from lines, the ``manage`` act and shadow differences."""
 
 from __future__ import annotations
-
-import asyncio
-import socket
 
 import pytest
 
@@ -16,7 +13,6 @@ from fieldgate.authz.purposes import load_purposes
 from fieldgate.authz.shadow import differences
 from fieldgate.errors import PolicyError
 from fieldgate.policy_store.database import rule_line, rule_values
-from fieldgate.policy_store.notify import RedisAddress, publish, subscribe
 from fieldgate.policy_store.watch import check_policy
 from fieldgate.schema import build_schema
 from fieldgate.schema.catalog import build_catalog
@@ -104,45 +100,3 @@ def test_differences_compare_each_row_condition() -> None:
         ("owner", "MASKED PHONE", "FULL")
     ]
     assert differences(live, live, role="support_agent", purpose="none") == []
-
-
-def test_redis_urls_are_read() -> None:
-    address = RedisAddress.parse("redis://:s%40cret@cache:6380/2")
-    assert (address.host, address.port, address.password, address.db) == (
-        "cache",
-        6380,
-        "s@cret",
-        2,
-    )
-    with pytest.raises(ValueError):
-        RedisAddress.parse("rediss://cache")
-
-
-def _redis_running() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-async def test_a_published_revision_reaches_a_subscriber() -> None:
-    if not _redis_running():
-        pytest.skip("Redis is not running at 127.0.0.1:6379")
-    url = "redis://127.0.0.1:6379/0"
-    channel = "fieldgate:policy:test"
-    received: list[bytes] = []
-
-    async def listen() -> None:
-        async for message in subscribe(url, channel):
-            received.append(message)
-            return
-
-    task = asyncio.create_task(listen())
-    for _ in range(50):  # until the subscription is in place
-        await publish(url, "42", channel)
-        await asyncio.sleep(0.02)
-        if task.done():
-            break
-    await asyncio.wait_for(task, 2)
-    assert received == [b"42"]
