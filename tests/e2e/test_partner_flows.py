@@ -325,6 +325,36 @@ async def test_issue_token_narrows_only(gateway: Gateway) -> None:
     assert codes(payload) == ["BAD_USER_INPUT"]
 
 
+ISSUE_FOR = """mutation I($s: String!, $scopes: [String!], $purposes: [String!]) {
+  issueToken(subject: $s, scopes: $scopes, purposes: $purposes) { jti }
+}"""
+
+
+@pytest.mark.parametrize(
+    ("subject", "purpose"),
+    [("alice", "SECURITY"), ("support1", "MARKETING"), ("sf-express", "DELIVERY")],
+)
+async def test_issue_token_refuses_unknown_scopes_and_undeclarable_purposes(
+    gateway: Gateway, subject: str, purpose: str
+) -> None:
+    admin = await gateway.token("admin")
+    for scope in ("Order.buyerPhnoe", "Ordr.*", "Invoice:*"):
+        payload = await gateway.gql(ISSUE_FOR, {"s": subject, "scopes": [scope]}, token=admin)
+        assert codes(payload) == ["BAD_USER_INPUT"], payload
+        assert payload["errors"][0]["extensions"]["argument"] == "scopes"
+        assert scope in payload["errors"][0]["message"]
+    payload = await gateway.gql(ISSUE_FOR, {"s": subject, "purposes": [purpose]}, token=admin)
+    if subject == "sf-express":  # its role may declare DELIVERY: narrowing to it is fine
+        assert "errors" not in payload, payload
+    else:
+        assert codes(payload) == ["BAD_USER_INPUT"], payload
+        assert payload["errors"][0]["extensions"]["argument"] == "purposes"
+    accepted = await gateway.gql(
+        ISSUE_FOR, {"s": subject, "scopes": ["Order.*", "User:*", "Order.orderNo"]}, token=admin
+    )
+    assert "errors" not in accepted, accepted
+
+
 async def test_cli_registers_and_lists_documents(
     gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
