@@ -138,14 +138,17 @@ async def issued_tokens(
 async def register_trusted_document(
     info: Ctx, document: str, name: str | None = None, partners: Sequence[str] = ()
 ) -> str:
-    """Store a document and trust it for the partners named; its SHA-256."""
+    """Store a document and trust it for the partners named; its SHA-256. The document must
+    parse, validate and lie within each partner's view of the schema."""
     principal = require_manager(info, DOCUMENTS_OBJECT)
+    services = info.context.services
     return await register_document(
-        info.context.services.engine,
+        services.engine,
         document,
         name=name,
         partners=partners,
         created_by=principal.identity,
+        check=services.check_document,
     )
 
 
