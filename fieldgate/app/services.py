@@ -36,6 +36,7 @@ from fieldgate.ratelimit.limiter import RateLimiter
 from fieldgate.resolvers.context import Services
 from fieldgate.schema import build_schema
 from fieldgate.schema.catalog import build_catalog
+from fieldgate.schema.documents import DocumentChecker
 from fieldgate.schema.limits import QueryLimits
 from fieldgate.schema.views import SchemaViews
 from fieldgate.settings import Settings
@@ -91,7 +92,7 @@ def build_services(
         raise SchemaMisdeclared(
             "encrypted fields missing from the schema: " + ", ".join(sorted(unknown))
         )
-    return Services(
+    services = Services(
         settings=settings,
         engine=engine,
         live=LivePolicy(policy),
@@ -123,6 +124,10 @@ def build_services(
             settings.rate_limit_requests, settings.rate_limit_cost, settings.redis_url
         ),
     )
+    services.check_document = DocumentChecker(
+        schema._schema, schema.as_str(), catalog, lambda: services.live.policy
+    )
+    return services
 
 
 def schema_views(settings: Settings, full_sdl: str, catalog: Catalog) -> SchemaViews | None:

@@ -5,6 +5,12 @@ from __future__ import annotations
 from fieldgate.authz.classification import Catalog, Level
 from fieldgate.authz.decisions import Disclosure, decide_field
 from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_rules import (
+    MANAGE_ACT,
+    POLICY_OBJECT,
+    RULES_FILE,
+    coordinate_problems,
+)
 from fieldgate.authz.principal import Principal, PrincipalKind
 
 
@@ -13,9 +19,18 @@ def lint_policy(catalog: Catalog, policy: Policy) -> list[str]:
 
     Besides the policy's own checks (unknown purposes, acts, conditions), a non-null field
     must never be DENIED to a role that can see rows of its type, under any purpose the
-    role may declare or none: a denial there would null the whole parent.
+    role may declare or none: a denial there would null the whole parent. A policy without
+    rules, or where no role may ``manage`` ``@policy`` (no administrator could change it
+    again), is refused, and every type and field a rule names must be in ``catalog``.
     """
     problems = list(policy.lint())
+    if not policy.rule_lines():
+        problems.append(f"{RULES_FILE}: the policy has no rule")
+    elif not any(policy.may([role], POLICY_OBJECT, MANAGE_ACT) for role in policy.roles()):
+        problems.append(
+            f"{RULES_FILE}: no role may {MANAGE_ACT} {POLICY_OBJECT}: nobody could change it again"
+        )
+    problems += coordinate_problems(policy.lines, catalog.classifications)
     for coordinate, classification in sorted(catalog.classifications.items()):
         if classification.nullable or classification.level is Level.PUBLIC:
             continue

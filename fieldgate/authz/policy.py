@@ -163,6 +163,11 @@ class Policy:
                 return True
         return False
 
+    @property
+    def lines(self) -> tuple[PolicyLine, ...]:
+        """The parsed rules, each with its line number."""
+        return self._lines
+
     def rule_lines(self) -> list[str]:
         """The rules as ``policy.csv`` lines, without comments (what the database keeps)."""
         return [", ".join(line.values) for line in self._lines]

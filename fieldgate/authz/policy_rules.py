@@ -8,7 +8,7 @@ which holds the denies for everyone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -143,6 +143,26 @@ def _line_problems(line: PolicyLine, vocabulary: PurposeVocabulary) -> list[str]
             problems.append("a use line has condition *")
     else:
         problems.append(f"unknown act {act!r} (expected one of {sorted(_ACTS)})")
+    return problems
+
+
+def coordinate_problems(lines: Iterable[PolicyLine], coordinates: Collection[str]) -> list[str]:
+    """Every type or field coordinate a field or rows line names that is not among
+    ``coordinates`` (the schema's ``Type.field`` names): such a rule would match nothing."""
+    types = {coordinate.split(".", 1)[0] for coordinate in coordinates}
+    problems: list[str] = []
+    for line in lines:
+        if line.values[0] != "p" or len(line.values) != 7:
+            continue
+        obj, act = line.values[2], line.values[4]
+        type_name, _, field = obj.partition(".")
+        if act in _FIELD_ACTS and _COORDINATE_RE.fullmatch(obj):
+            if type_name not in types:
+                problems.append(f"{RULES_FILE} line {line.number}: unknown type {type_name!r}")
+            elif field != WILDCARD and obj not in coordinates:
+                problems.append(f"{RULES_FILE} line {line.number}: unknown field {obj!r}")
+        elif act == "rows" and _TYPE_RE.fullmatch(obj) and obj not in types:
+            problems.append(f"{RULES_FILE} line {line.number}: unknown type {obj!r}")
     return problems
 
 

@@ -89,14 +89,14 @@ def load_purposes(policy_dir: Path) -> PurposeVocabulary:
         if parent is not None and parent not in known:
             raise PolicyError(f"{path.name}: purpose {name} has unknown parent {parent!r}")
         parents[name] = parent
+    cycle = _first_cycle(parents)
+    if cycle:  # lineage() would follow it for ever
+        raise PolicyError(f"{path.name}: the purpose hierarchy has a cycle: {' -> '.join(cycle)}")
     vocabulary = PurposeVocabulary(
         parents=parents,
         needs_consent=frozenset(n for n, e in entries.items() if e.get("consent", False)),
         prohibitions={},
     )
-    for name in names:  # a cycle would make lineage() loop forever
-        if len(vocabulary.lineage(name)) > len(names):
-            raise PolicyError(f"{path.name}: purpose hierarchy has a cycle at {name}")
     prohibitions = {
         coordinate: frozenset(vocabulary.check(p, f"{path.name} [prohibitions]") for p in listed)
         for coordinate, listed in data.get("prohibitions", {}).items()
@@ -104,3 +104,17 @@ def load_purposes(policy_dir: Path) -> PurposeVocabulary:
     return PurposeVocabulary(
         parents=parents, needs_consent=vocabulary.needs_consent, prohibitions=prohibitions
     )
+
+
+def _first_cycle(parents: Mapping[str, str | None]) -> list[str]:
+    """The first cycle of parent links, in sorted order of purposes, as a closed path
+    (``A -> B -> A``); empty when the hierarchy is a forest."""
+    for start in sorted(parents):
+        path: list[str] = []
+        current: str | None = start
+        while current is not None and current not in path:
+            path.append(current)
+            current = parents.get(current)
+        if current is not None:
+            return [*path[path.index(current) :], current]
+    return []

@@ -25,9 +25,14 @@ def documents_register(
     """Register a document for partners; prints its SHA-256 (what clients may send)."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from fieldgate.authz.purposes import load_purposes
+    from fieldgate.cli.policy_offline import policy_in_force
     from fieldgate.documents.store import register_document
     from fieldgate.errors import FieldgateError
     from fieldgate.infra.db import create_engine
+    from fieldgate.schema import build_schema
+    from fieldgate.schema.catalog import build_catalog
+    from fieldgate.schema.documents import DocumentChecker
 
     try:
         document = file.read_text(encoding="utf-8")
@@ -36,10 +41,15 @@ def documents_register(
     settings = Settings()
 
     async def run() -> str:
+        vocabulary = load_purposes(settings.policy_dir)
+        policy = (await policy_in_force(settings, settings.policy_dir, vocabulary)).policy
+        schema = build_schema()
+        catalog = build_catalog(schema._schema, vocabulary)
+        check = DocumentChecker(schema._schema, schema.as_str(), catalog, lambda: policy)
         engine = create_engine(settings.database_url)
         try:
             return await register_document(
-                engine, document, name=name, partners=partner or (), created_by="cli"
+                engine, document, name=name, partners=partner or (), created_by="cli", check=check
             )
         finally:
             await engine.dispose()

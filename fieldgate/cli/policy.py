@@ -38,28 +38,28 @@ class OutputFormat(StrEnum):
 
 @app.command("lint")
 def policy_lint(policy_dir: PolicyDir = None) -> None:
-    """Check the policy against the schema; exit 1 naming every problem."""
+    """Check the policy in force (the database's with FIELDGATE_POLICY_SOURCE=database)
+    against the schema; exit 1 naming every problem."""
     from fieldgate.authz.lint import lint_policy
-    from fieldgate.authz.policy_loading import load_policy
-    from fieldgate.authz.policy_rules import RULES_FILE, lint_lines, parse_lines
     from fieldgate.authz.purposes import load_purposes
+    from fieldgate.cli.policy_offline import policy_in_force
     from fieldgate.errors import PolicyError, SchemaMisdeclared
     from fieldgate.schema import build_schema
     from fieldgate.schema.catalog import build_catalog
 
-    folder = policy_dir or Settings().policy_dir
+    settings = Settings()
+    folder = policy_dir or settings.policy_dir
     try:
         vocabulary = load_purposes(folder)
         try:
-            rules = parse_lines((folder / RULES_FILE).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError):
-            rules = []  # load_policy names the problem
-        # one line per problem, rather than load_policy's single message
-        problems = lint_lines(rules, vocabulary)
-        if not problems:
-            policy = load_policy(folder, vocabulary)
+            in_force = asyncio.run(policy_in_force(settings, folder, vocabulary))
+        except PolicyError as exc:
+            if "problems" not in exc.extensions:
+                raise
+            problems: list[str] = exc.extensions["problems"]  # one line each, not one message
+        else:
             catalog = build_catalog(build_schema()._schema, vocabulary)
-            problems = lint_policy(catalog, policy)
+            problems = lint_policy(catalog, in_force.policy)
     except PolicyError as exc:
         fail(exc.message)
     except SchemaMisdeclared as exc:
@@ -68,9 +68,10 @@ def policy_lint(policy_dir: PolicyDir = None) -> None:
         for problem in problems:
             typer.echo(problem, err=True)
         raise typer.Exit(1)
+    policy = in_force.policy
     typer.echo(
-        f"policy {policy.version} is valid: {len(rules)} rules, {len(policy.roles())} roles,"
-        f" {len(catalog.classifications)} classified fields"
+        f"policy {policy.version} of {in_force.source} is valid: {len(policy.rule_lines())}"
+        f" rules, {len(policy.roles())} roles, {len(catalog.classifications)} classified fields"
     )
 
 
@@ -172,18 +173,20 @@ def policy_explain(
         explained_purpose,
         synthetic_principal,
     )
-    from fieldgate.authz.policy_loading import load_policy
     from fieldgate.authz.purposes import load_purposes
+    from fieldgate.cli.policy_offline import policy_in_force
     from fieldgate.errors import BadUserInput, PolicyError, SchemaMisdeclared
     from fieldgate.schema import build_schema
     from fieldgate.schema.catalog import build_catalog
     from fieldgate.schema.explain import explain_operation, parse_operation
     from fieldgate.schema.extensions import declared_purpose
 
-    folder = policy_dir or Settings().policy_dir
+    settings = Settings()
+    folder = policy_dir or settings.policy_dir
     try:
         vocabulary = load_purposes(folder)
-        policy = load_policy(folder, vocabulary)
+        in_force = asyncio.run(policy_in_force(settings, folder, vocabulary))
+        policy = in_force.policy
         schema = build_schema()._schema
         catalog = build_catalog(schema, vocabulary)
     except PolicyError as exc:
@@ -235,6 +238,7 @@ def policy_explain(
     if output_format is OutputFormat.JSON:
         document: dict[str, Any] = {
             "policy": policy.version,
+            "source": in_force.source,
             "roles": sorted(set(role)),
             "purpose": used,
             "declarable": declarable,
@@ -251,7 +255,8 @@ def policy_explain(
         typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return
     typer.echo(
-        f"policy {policy.version}, roles {', '.join(sorted(set(role)))}, purpose {used or 'none'}",
+        f"policy {policy.version} of {in_force.source}, roles {', '.join(sorted(set(role)))},"
+        f" purpose {used or 'none'}",
         err=True,
     )
     if person is not None:

@@ -1,7 +1,10 @@
-"""Policy operations of the ``fieldgate policy`` command: export, import and reload.
+"""Policy operations of the ``fieldgate policy`` command: the policy in force, export, import
+and reload.
 
 They run without a gateway: a change is checked like one made through the API, written with
-its revision, audited, and announced; running instances pick it up within a second.
+its revision, audited, and announced; running instances pick it up within a second. ``lint``
+and ``explain`` read the policy the instances serve: the database's rules with
+``FIELDGATE_POLICY_SOURCE=database``, else the folder's.
 """
 
 from __future__ import annotations
@@ -9,11 +12,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from fieldgate.audit.chain import load_audit_key
 from fieldgate.audit.store import DatabaseAuditSink
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_loading import load_policy
 from fieldgate.authz.policy_rules import parse_lines
-from fieldgate.authz.purposes import load_purposes
+from fieldgate.authz.purposes import PurposeVocabulary, load_purposes
 from fieldgate.errors import ConfigurationError, PolicyError
 from fieldgate.infra.db import create_engine
 from fieldgate.policy_store.database import DatabasePolicyStore
@@ -32,6 +40,37 @@ class Written:
     version: str
     rules: int
     announced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyInForce:
+    """The policy the instances serve, and where it was read (for the output's header)."""
+
+    policy: Policy
+    source: str
+
+
+async def policy_in_force(
+    settings: Settings, folder: Path, vocabulary: PurposeVocabulary
+) -> PolicyInForce:
+    """The policy of ``settings.policy_source``: the database's rules with the folder's model,
+    or the folder's ``policy.csv`` (raises :class:`PolicyError`; a policy whose rules have
+    problems lists them in ``extensions.problems``)."""
+    if settings.policy_source != "database":
+        return PolicyInForce(load_policy(folder, vocabulary), f"the folder {folder}")
+    engine = create_engine(settings.database_url)
+    try:
+        lines = await DatabasePolicyStore(engine).read_rules()
+    except (SQLAlchemyError, OSError):
+        raise PolicyError("cannot read the policy from the database") from None
+    finally:
+        await engine.dispose()
+    if not lines:  # the first instance to start seeds the table from the folder
+        return PolicyInForce(
+            load_policy(folder, vocabulary),
+            f"the folder {folder} (the database has no rules yet: it is seeded from them)",
+        )
+    return PolicyInForce(PolicySource(folder, vocabulary, None).candidate(lines), "the database")
 
 
 def rules_of_text(text: str) -> list[str]:

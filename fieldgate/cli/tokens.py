@@ -27,6 +27,9 @@ def token_issue(
     """Print a signed token for a subject; roles and purposes come from the database."""
     from fieldgate.audit.chain import load_audit_key
     from fieldgate.audit.store import DatabaseAuditSink
+    from fieldgate.authz.purposes import load_purposes
+    from fieldgate.authz.token_grants import TokenGrants
+    from fieldgate.cli.policy_offline import policy_in_force
     from fieldgate.errors import ConfigurationError, FieldgateError
     from fieldgate.identity.issuance import issue_for_subject, parse_ttl
     from fieldgate.identity.signing_key import load_signing_key
@@ -35,7 +38,17 @@ def token_issue(
 
     settings = Settings()
 
+    async def grants() -> TokenGrants:
+        from fieldgate.schema import build_schema  # built only to check what the token names
+        from fieldgate.schema.catalog import build_catalog
+
+        vocabulary = load_purposes(settings.policy_dir)
+        in_force = await policy_in_force(settings, settings.policy_dir, vocabulary)
+        catalog = build_catalog(build_schema()._schema, vocabulary)
+        return TokenGrants(catalog.classifications, in_force.policy)
+
     async def run() -> str:
+        checked = await grants() if scope or purpose else None
         engine = create_engine(settings.database_url)
         service = TokenService(
             load_signing_key(settings), settings.token_issuer, settings.token_audience
@@ -52,6 +65,7 @@ def token_issue(
                 ttl=parse_ttl(ttl),
                 strict=strict,
                 audit=audit,
+                grants=checked,
             )
         finally:
             await engine.dispose()

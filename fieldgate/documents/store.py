@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fieldgate.authz.digest import document_hash
+from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.errors import BadUserInput, NotFound
 from fieldgate.models.tables import partner_documents as partner_documents_table
 from fieldgate.models.tables import partners as partners_table
@@ -27,6 +28,9 @@ from fieldgate.models.tables import persisted_documents as documents_table
 ALLOW_LIST_TTL = 1.0  # seconds: a new registration reaches every instance this quickly
 MAX_DOCUMENT_CHARS = 100 * 1024
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+# Raises ``BadUserInput`` when a partner of the list could not run the document.
+DocumentCheck = Callable[[str, Sequence[Principal]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +51,14 @@ async def register_document(
     created_by: str,
     name: str | None = None,
     partners: Sequence[str] = (),
+    check: DocumentCheck | None = None,
 ) -> str:
     """Store ``document`` (if absent) and trust it for each partner named; its SHA-256.
 
     Registering again is fine: it adds the partners not yet trusted with it. An unknown
-    partner name is ``NotFound`` and nothing is stored.
+    partner name is ``NotFound``, a document ``check`` refuses for the partners (as their
+    tokens hold them: kind as role, allowed purposes) is ``BadUserInput``; either way
+    nothing is stored.
     """
     if not document.strip():
         raise BadUserInput("the document is empty", argument="document")
@@ -61,7 +68,10 @@ async def register_document(
         raise BadUserInput("name is longer than 128 characters", argument="name")
     digest = document_hash(document)
     async with engine.begin() as conn:
-        partner_ids = await _partner_ids(conn, partners)
+        holders = await _partners(conn, partners)
+        if check is not None:
+            check(document, holders)
+        partner_ids = [holder.id for holder in holders]
         await _insert_document(conn, digest, document, name, created_by)
         known = set(
             (
@@ -201,15 +211,27 @@ async def _insert_document(
     return True
 
 
-async def _partner_ids(conn: AsyncConnection, names: Sequence[str]) -> list[int]:
+async def _partners(conn: AsyncConnection, names: Sequence[str]) -> list[Principal]:
+    """The partners named, sorted by name, as their tokens name them."""
     wanted = sorted(set(names))
     if not wanted:
         return []
-    query = select(partners_table.c.name, partners_table.c.id).where(
-        partners_table.c.name.in_(wanted)
+    table = partners_table.c
+    query = select(table.name, table.id, table.kind, table.allowed_purposes, table.region).where(
+        table.name.in_(wanted)
     )
-    found = {name: partner_id for name, partner_id in (await conn.execute(query)).all()}
+    found = {row.name: row for row in (await conn.execute(query)).all()}
     missing = [name for name in wanted if name not in found]
     if missing:
         raise NotFound(f"no partner has the names {missing}")
-    return [found[name] for name in wanted]
+    return [
+        Principal(
+            kind=PrincipalKind.PARTNER,
+            id=found[name].id,
+            name=name,
+            roles=frozenset({found[name].kind}),
+            purposes=frozenset(found[name].allowed_purposes.split()),
+            partner_region=found[name].region,
+        )
+        for name in wanted
+    ]

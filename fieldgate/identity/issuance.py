@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from fieldgate.audit.events import Actor, AuditRecorder, token_issued_event, token_revoked_event
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.authz.purposes import Purpose
+from fieldgate.authz.token_grants import TokenGrants
 from fieldgate.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
 from fieldgate.identity.accounts import Account, find_account, staff_account, user_account
 from fieldgate.identity.passwords import hash_password, verify_password
@@ -52,11 +53,14 @@ async def issue_for_subject(
     ttl: timedelta,
     strict: bool = False,
     audit: AuditRecorder | None = None,
+    grants: TokenGrants | None = None,
 ) -> str:
     """Issue and record a token for a staff username, user username or partner name.
 
     Staff are looked up first, then users, then partners. ``roles``, ``scopes`` and
-    ``purposes`` narrow what the account holds; asking for more is ``BadUserInput``.
+    ``purposes`` narrow what the account holds; asking for more is ``BadUserInput``. With
+    ``grants`` (what the API and the command pass), a scope naming no type or field of the
+    schema, or a purpose the token's roles may not declare, is ``BadUserInput`` too.
     A ``token_issued`` event goes to ``audit`` when given.
     """
     async with AsyncSession(engine, expire_on_commit=False) as session:
@@ -68,6 +72,8 @@ async def issue_for_subject(
         granted_roles = _narrow_roles(account, roles)
         granted_purposes = _narrow_purposes(account, purposes)
         granted_scopes = _check_scopes(scopes)
+        if grants is not None:
+            _check_grants(grants, granted_roles, granted_scopes, purposes)
         return await _issue(
             session,
             tokens,
@@ -232,6 +238,21 @@ def _check_scopes(requested: Sequence[str]) -> tuple[str, ...]:
     if any(not scope or any(c.isspace() for c in scope) for scope in requested):
         raise BadUserInput("a scope must be a non-empty name without spaces")
     return tuple(sorted(set(requested)))
+
+
+def _check_grants(
+    grants: TokenGrants, roles: Sequence[str], scopes: Sequence[str], purposes: Sequence[str]
+) -> None:
+    unknown = grants.unknown_scopes(scopes)
+    if unknown:
+        raise BadUserInput(
+            f"scopes name no type or field of the schema: {unknown}", argument="scopes"
+        )
+    undeclarable = grants.undeclarable(roles, purposes)
+    if undeclarable:
+        raise BadUserInput(
+            f"the token's roles may not declare the purposes {undeclarable}", argument="purposes"
+        )
 
 
 @cache

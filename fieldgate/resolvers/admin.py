@@ -17,6 +17,7 @@ from strawberry.types import Info
 
 from fieldgate.authz.policy_rules import DOCUMENTS_OBJECT, MANAGE_ACT, TOKENS_OBJECT
 from fieldgate.authz.principal import Principal
+from fieldgate.authz.token_grants import TokenGrants
 from fieldgate.documents.store import register_document
 from fieldgate.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
 from fieldgate.identity.accounts import subject_named
@@ -85,6 +86,7 @@ async def issue_token(
         ttl=lifetime,
         strict=strict,
         audit=services.audit,
+        grants=TokenGrants(services.catalog.classifications, services.policy),
     )
     jti = services.tokens.verify(token).token_id
     async with services.engine.connect() as conn:
@@ -136,14 +138,17 @@ async def issued_tokens(
 async def register_trusted_document(
     info: Ctx, document: str, name: str | None = None, partners: Sequence[str] = ()
 ) -> str:
-    """Store a document and trust it for the partners named; its SHA-256."""
+    """Store a document and trust it for the partners named; its SHA-256. The document must
+    parse, validate and lie within each partner's view of the schema."""
     principal = require_manager(info, DOCUMENTS_OBJECT)
+    services = info.context.services
     return await register_document(
-        info.context.services.engine,
+        services.engine,
         document,
         name=name,
         partners=partners,
         created_by=principal.identity,
+        check=services.check_document,
     )
 
 

@@ -24,6 +24,7 @@ from fieldgate.authz.policy import Policy
 from fieldgate.authz.principal import Principal
 from fieldgate.authz.shapers import MaskResolver
 from fieldgate.crypto.keyring import Keyring
+from fieldgate.documents.store import DocumentCheck
 from fieldgate.errors import ServiceUnavailable
 from fieldgate.identity.revocations import RevocationChecker
 from fieldgate.identity.tokens import TokenService
@@ -87,6 +88,7 @@ class Services:
     policy_watcher: PolicyWatcher | None = None
     policy_admin: PolicyAdministration | None = None
     schema_views: PrincipalViews | None = None  # None: every principal sees the full schema
+    check_document: DocumentCheck | None = None  # what registerDocument checks a document by
 
     @property
     def policy(self) -> Policy:

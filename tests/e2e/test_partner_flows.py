@@ -23,6 +23,7 @@ from fieldgate.app import create_app
 from fieldgate.cli import app as cli
 from fieldgate.documents.store import TrustedDocuments, register_document
 from fieldgate.models import AuditEvent
+from fieldgate.models.tables import persisted_documents
 from tests.gateway import Gateway
 from tests.matrix.expectations import cases
 
@@ -98,6 +99,20 @@ async def register(gateway: Gateway, admin: str, document: str, *partners: str) 
     return digest
 
 
+async def offer(gateway: Gateway, admin: str, document: str, *partners: str) -> bool:
+    """Register ``document``: True when stored, False when refused as outside a partner's view."""
+    payload = await gateway.gql(
+        "mutation R($d: String!, $p: [String!]) { registerDocument(document: $d, partners: $p) }",
+        {"d": document, "p": list(partners)},
+        token=admin,
+    )
+    if "errors" not in payload:
+        return True
+    assert codes(payload) == ["BAD_USER_INPUT"], payload
+    assert "outside the view of partner" in payload["errors"][0]["message"]
+    return False
+
+
 def disclosed(role: str, purpose: str) -> tuple[str, ...]:
     """The order fields the matrix discloses (FULL or MASKED) to ``role``."""
     return tuple(
@@ -154,17 +169,20 @@ async def test_partner_runs_only_its_registered_documents(
     own = orders_document(purpose, fields)
     foreign = orders_document(purpose, fields)
     digest = await register(trusted, admin, own, partner)
-    await register(trusted, admin, foreign, other)
+    await offer(trusted, admin, foreign, other)
     assert digest == hashlib.sha256(own.encode()).hexdigest()
     token = await trusted.token(partner)
 
     check_against_matrix(await trusted.gql(own, token=token), role, purpose, fields)
     denied = {name: orders_document(purpose, ("id", name)) for name in withheld(role, purpose)}
-    for document in denied.values():
-        await register(trusted, admin, document, partner)
+    registered = {name: await offer(trusted, admin, d, partner) for name, d in denied.items()}
     await asyncio.sleep(1.0)  # the allow list is cached for up to a second
     for name, document in denied.items():
-        check_never_disclosed(await trusted.gql(document, token=token), name)
+        payload = await trusted.gql(document, token=token)
+        if registered[name]:
+            check_never_disclosed(payload, name)
+        else:
+            assert codes(payload) == ["DOCUMENT_NOT_ALLOWED"], payload
 
     hash_only = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}
     sent = {"authorization": f"Bearer {token}"}
@@ -325,6 +343,36 @@ async def test_issue_token_narrows_only(gateway: Gateway) -> None:
     assert codes(payload) == ["BAD_USER_INPUT"]
 
 
+ISSUE_FOR = """mutation I($s: String!, $scopes: [String!], $purposes: [String!]) {
+  issueToken(subject: $s, scopes: $scopes, purposes: $purposes) { jti }
+}"""
+
+
+@pytest.mark.parametrize(
+    ("subject", "purpose"),
+    [("alice", "SECURITY"), ("support1", "MARKETING"), ("sf-express", "DELIVERY")],
+)
+async def test_issue_token_refuses_unknown_scopes_and_undeclarable_purposes(
+    gateway: Gateway, subject: str, purpose: str
+) -> None:
+    admin = await gateway.token("admin")
+    for scope in ("Order.buyerPhnoe", "Ordr.*", "Invoice:*"):
+        payload = await gateway.gql(ISSUE_FOR, {"s": subject, "scopes": [scope]}, token=admin)
+        assert codes(payload) == ["BAD_USER_INPUT"], payload
+        assert payload["errors"][0]["extensions"]["argument"] == "scopes"
+        assert scope in payload["errors"][0]["message"]
+    payload = await gateway.gql(ISSUE_FOR, {"s": subject, "purposes": [purpose]}, token=admin)
+    if subject == "sf-express":  # its role may declare DELIVERY: narrowing to it is fine
+        assert "errors" not in payload, payload
+    else:
+        assert codes(payload) == ["BAD_USER_INPUT"], payload
+        assert payload["errors"][0]["extensions"]["argument"] == "purposes"
+    accepted = await gateway.gql(
+        ISSUE_FOR, {"s": subject, "scopes": ["Order.*", "User:*", "Order.orderNo"]}, token=admin
+    )
+    assert "errors" not in accepted, accepted
+
+
 async def test_cli_registers_and_lists_documents(
     gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -349,3 +397,56 @@ async def test_cli_registers_and_lists_documents(
         run, ["documents", "register", str(source), "--partner", "no-such-partner"]
     )
     assert unknown.exit_code != 0
+
+
+REFUSED_DOCUMENTS = {
+    "does not parse": "query { orders(first: 1) { edges { node { orderNo }",
+    "is invalid": orders_document("PAYMENT", ("orderNo", "buyerPhnoe")),
+    "is outside the view of partner unionpay": orders_document("PAYMENT", ("buyerPhone",)),
+}
+
+
+async def stored_documents(gateway: Gateway) -> int:
+    async with gateway.services.engine.connect() as conn:
+        count = await conn.scalar(select(func.count()).select_from(persisted_documents))
+    return int(count or 0)
+
+
+@pytest.mark.parametrize("problem", sorted(REFUSED_DOCUMENTS))
+async def test_register_document_refuses_what_a_partner_could_never_run(
+    gateway: Gateway, problem: str
+) -> None:
+    admin = await gateway.token("admin")
+    before = await stored_documents(gateway)
+    payload = await gateway.gql(
+        "mutation R($d: String!, $p: [String!]) { registerDocument(document: $d, partners: $p) }",
+        {"d": REFUSED_DOCUMENTS[problem], "p": ["sf-express", "unionpay"]},
+        token=admin,
+    )
+    assert codes(payload) == ["BAD_USER_INPUT"], payload
+    assert payload["errors"][0]["message"].startswith(f"the document {problem}")
+    assert payload["errors"][0]["extensions"]["argument"] == "document"
+    assert await stored_documents(gateway) == before
+
+
+async def test_register_document_checks_each_partner_named(gateway: Gateway) -> None:
+    admin = await gateway.token("admin")
+    phone = orders_document("DELIVERY", ("orderNo", "buyerPhone"))
+    assert await offer(gateway, admin, phone, "sf-express")  # in the logistics partner's view
+    assert not await offer(gateway, admin, phone, "sf-express", "unionpay")
+    assert await offer(gateway, admin, "{ courses(first: 1) { totalCount } }")  # no partner
+
+
+async def test_cli_refuses_a_document_outside_the_partners_view(
+    gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIELDGATE_DATABASE_URL", gateway.database_url)
+    source = tmp_path / "phones.graphql"
+    source.write_text(orders_document("PAYMENT", ("buyerPhone",)), encoding="utf-8")
+    before = await stored_documents(gateway)
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["documents", "register", str(source), "--partner", "unionpay"]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: the document is outside the view of partner unionpay")
+    assert await stored_documents(gateway) == before

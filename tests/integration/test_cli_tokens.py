@@ -64,7 +64,7 @@ async def names(
                         name=found["partner"],
                         kind="logistics",
                         region="CN",
-                        allowed_purposes="DELIVERY",
+                        allowed_purposes="DELIVERY MARKETING",  # MARKETING: not its role's
                         created_at=now,
                     ),
                 ]
@@ -125,3 +125,29 @@ async def test_list_refuses_an_unknown_name(names: dict[str, str]) -> None:
 
     assert result.exit_code == 1
     assert result.stderr == "error: no staff member, user or partner has that name\n"
+
+
+UNDECLARABLE = {"staff": "MARKETING", "user": "SECURITY", "partner": "MARKETING"}
+
+
+@pytest.mark.parametrize("kind", sorted(UNDECLARABLE))
+async def test_issue_refuses_unknown_scopes_and_undeclarable_purposes(
+    names: dict[str, str], kind: str
+) -> None:
+    for scope in ("Order.buyerPhnoe", "Invoice.*", "Invoice:*"):
+        result = await invoke(["token", "issue", "--sub", names[kind], "--scope", scope])
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"error: scopes name no type or field of the schema: ['{scope}']\n"
+        )
+    purpose = UNDECLARABLE[kind]
+    result = await invoke(["token", "issue", "--sub", names[kind], "--purpose", purpose])
+    assert result.exit_code == 1
+    assert result.stderr == f"error: the token's roles may not declare the purposes ['{purpose}']\n"
+    nothing = await invoke(["token", "list", "--sub", names[kind]])
+    assert "no tokens" in nothing.stderr and nothing.stdout == ""
+
+    narrowed = await invoke(
+        ["token", "issue", "--sub", names[kind], "--scope", "Order.*", "--scope", "User.phone"]
+    )
+    assert narrowed.exit_code == 0, narrowed.output

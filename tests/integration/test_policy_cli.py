@@ -75,9 +75,18 @@ async def test_an_invalid_import_names_the_problem_and_writes_nothing(
 
 
 async def test_reload_adds_a_revision_for_the_instances(database: str) -> None:
+    imported = await invoke(["policy", "import", str(PACKAGED_POLICY_DIR / "policy.csv")])
+    assert imported.exit_code == 0, imported.output
     result = await invoke(["policy", "reload"])
     assert result.exit_code == 0, result.output
-    assert (await stored(database))[1] == 1
+    assert (await stored(database))[1] == 2
+
+
+async def test_reload_of_an_empty_database_policy_is_refused(database: str) -> None:
+    result = await invoke(["policy", "reload"])
+    assert result.exit_code == 1
+    assert "the policy has no rule" in result.stderr
+    assert await stored(database) == ([], 0)
 
 
 async def test_export_with_files_prints_the_folders_rules(
@@ -88,3 +97,68 @@ async def test_export_with_files_prints_the_folders_rules(
     assert result.exit_code == 0
     assert "p, admin, @policy, *, manage, *, allow" in result.output.splitlines()
     assert not any(line.startswith("#") for line in result.output.splitlines())
+
+
+async def test_lint_and_explain_read_the_database_policy_in_force(
+    database: str, tmp_path: Path
+) -> None:
+    packaged = (PACKAGED_POLICY_DIR / "policy.csv").read_text(encoding="utf-8")
+    source = tmp_path / "policy.csv"
+    source.write_text(packaged + f"\n{DENY_PHONE}\n", encoding="utf-8")
+    assert (await invoke(["policy", "import", str(source)])).exit_code == 0
+
+    explained = await invoke(
+        ["policy", "explain", "--role", "support_agent", "--purpose", "CUSTOMER_SUPPORT"]
+    )
+    assert explained.exit_code == 0, explained.output
+    assert "of the database, roles support_agent" in explained.stderr
+    phone = next(line for line in explained.stdout.splitlines() if "Order.buyerPhone " in line)
+    assert "DENIED" in phone and "MASKED" not in phone  # the database's deny, not the folder's
+
+    linted = await invoke(["policy", "lint"])
+    assert linted.exit_code == 0, linted.output
+    assert " of the database is valid: " in linted.stdout
+
+
+async def test_lint_names_the_problems_of_the_database_rules(database: str) -> None:
+    engine = create_engine(database)
+    try:
+        store = DatabasePolicyStore(engine)  # written by hand, past every check
+        packaged = (PACKAGED_POLICY_DIR / "policy.csv").read_text(encoding="utf-8")
+        lines = [line for line in packaged.splitlines() if line and not line.startswith("#")]
+        await store.replace(
+            [*lines, "p, support_agent, Order.buyerPhnoe, *, full, *, deny"],
+            version="hand-written",
+            changed_by="test",
+            note="",
+        )
+    finally:
+        await engine.dispose()
+    linted = await invoke(["policy", "lint"])
+    assert linted.exit_code == 1
+    assert f"line {len(lines) + 1}: unknown field 'Order.buyerPhnoe'" in linted.stderr
+
+
+async def test_with_an_empty_database_lint_says_it_reads_the_folder(database: str) -> None:
+    linted = await invoke(["policy", "lint"])
+    assert linted.exit_code == 0, linted.output
+    assert "(the database has no rules yet: it is seeded from them) is valid" in linted.stdout
+
+
+async def test_an_import_that_locks_out_or_names_an_unknown_field_is_refused(
+    database: str, tmp_path: Path
+) -> None:
+    packaged = (PACKAGED_POLICY_DIR / "policy.csv").read_text(encoding="utf-8")
+    cases = {
+        "": "the policy has no rule",
+        "# only a note\n": "the policy has no rule",
+        packaged.replace("p, admin, @policy, *, manage, *, allow", ""): "no role may manage",
+        packaged + "p, support_agent, Order.buyerPhnoe, *, full, *, deny\n": "unknown field",
+    }
+    source = tmp_path / "policy.csv"
+    for text, problem in cases.items():
+        source.write_text(text, encoding="utf-8")
+        result = await invoke(["policy", "import", str(source)])
+        assert result.exit_code == 1
+        assert problem in result.stderr
+    assert await stored(database) == ([], 0)

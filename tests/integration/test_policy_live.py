@@ -316,3 +316,65 @@ async def test_a_shadow_set_through_the_mutation_is_checked(gateway: Gateway) ->
         )
         assert good["data"]["setShadowPolicy"] != services_of(app).policy.version
         assert services_of(app).live.shadow is not None
+
+
+FOOT_GUNS = {
+    "no rule": ("replacePolicy", []),
+    "only comments": ("replacePolicy", ["# nothing but a note"]),
+    "no manager of @policy": ("removePolicyRule", "p, admin, @policy, *, manage, *, allow"),
+    "misspelt field": ("addPolicyRule", "p, support_agent, Order.buyerPhnoe, *, full, *, deny"),
+    "unknown type": ("addPolicyRule", "p, support_agent, Invoice.*, *, masked, *, allow"),
+}
+FOOT_GUN_PROBLEMS = {
+    "no rule": "the policy has no rule",
+    "only comments": "the policy has no rule",
+    "no manager of @policy": "no role may manage @policy",
+    "misspelt field": "unknown field 'Order.buyerPhnoe'",
+    "unknown type": "unknown type 'Invoice'",
+}
+
+
+@pytest.mark.parametrize("case", sorted(FOOT_GUNS))
+async def test_a_change_that_locks_out_or_matches_nothing_is_refused(
+    fresh_rules: Gateway, case: str
+) -> None:
+    gateway = fresh_rules
+    admin = await gateway.token("admin")
+    mutation, argument = FOOT_GUNS[case]
+    name = "lines" if mutation == "replacePolicy" else "line"
+    kind = "[String!]!" if mutation == "replacePolicy" else "String!"
+    query = f"mutation(${name}: {kind}) {{ {mutation}({name}: ${name}) {{ version }} }}"
+    async with instance(settings_for(gateway)) as (app, client):
+        services = services_of(app)
+        version = services.policy.version
+        store = DatabasePolicyStore(services.engine)
+        rules, revision = await store.read_rules(), await store.newest_revision()
+        payload = await gql(client, query, admin, {name: argument})
+        (error,) = payload["errors"]
+        assert error["extensions"]["code"] == "POLICY_INVALID"
+        assert any(FOOT_GUN_PROBLEMS[case] in p for p in error["extensions"]["problems"])
+        assert services.policy.version == version
+        assert await store.read_rules() == rules
+        assert await store.newest_revision() == revision
+        shadow = await gql(
+            client,
+            "mutation($l: [String!]!) { setShadowPolicy(lines: $l) }",
+            admin,
+            {"l": [] if mutation != "addPolicyRule" else [*rules, argument]},
+        )
+        assert shadow["errors"][0]["extensions"]["code"] == "POLICY_INVALID"
+        assert services.live.shadow is None
+
+
+async def test_a_reload_of_rules_without_a_manager_is_refused(fresh_rules: Gateway) -> None:
+    gateway = fresh_rules
+    admin = await gateway.token("admin")
+    async with instance(settings_for(gateway)) as (app, client):
+        services = services_of(app)
+        store = DatabasePolicyStore(services.engine)
+        kept = [line for line in await store.read_rules() if "@policy" not in line]
+        await store.replace(kept, version="hand-written", changed_by="test", note="")
+        revision = await store.newest_revision()
+        payload = await gql(client, "mutation { reloadPolicy { version } }", admin)
+        assert payload["errors"][0]["extensions"]["code"] == "POLICY_INVALID"
+        assert await store.newest_revision() == revision

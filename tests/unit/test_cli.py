@@ -107,7 +107,8 @@ def test_lint_passes_on_the_packaged_policy(runner: CliRunner, policy: Policy) -
 
     assert result.exit_code == 0, result.output
     assert re.fullmatch(
-        rf"policy {policy.version} is valid: \d+ rules, 13 roles, \d+ classified fields\n",
+        rf"policy {policy.version} of the folder {re.escape(str(PACKAGED_POLICY_DIR))} is valid:"
+        r" \d+ rules, 13 roles, \d+ classified fields\n",
         result.stdout,
     )
 
