@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,6 +38,7 @@ from fieldgate.resolvers.context import RequestContext
 from fieldgate.resolvers.outcomes import DatabaseFaulted
 from fieldgate.schema.denials import denial_errors
 from fieldgate.schema.faults import withhold_on_database_fault
+from fieldgate.schema.plan_keys import condition_values
 from fieldgate.schema.planning import plan_operation
 
 
@@ -110,7 +110,7 @@ class DisclosureExtension(SchemaExtension):
             purpose,
             policy.version,
             services.disclosure_enabled,
-            _directive_variables(execution.query or "", execution.variables),
+            condition_values(document, execution.query or "", operation, execution.variables),
         )
         plan = services.plans.get(key)
         cached = plan is not None
@@ -191,19 +191,6 @@ class DisclosureExtension(SchemaExtension):
         if isinstance(ctx, RequestContext) and ctx.disclosure is not None:
             return {"disclosure": ctx.disclosure.summary()}
         return {}
-
-
-_CONDITIONAL = re.compile(r"@(?:skip|include)\s*\(\s*if\s*:\s*\$(\w+)")
-
-
-def _directive_variables(query: str, variables: dict[str, Any] | None) -> Any:
-    """The values of variables that decide ``@skip``/``@include``: they change which fields
-    a plan covers, so they join its key; other variables (``first``, ids) do not."""
-    names = _CONDITIONAL.findall(query)
-    if not names:
-        return None
-    given = variables or {}
-    return tuple(sorted((name, bool(given.get(name))) for name in set(names)))
 
 
 class ErrorCodes(SchemaExtension):

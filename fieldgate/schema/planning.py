@@ -39,6 +39,7 @@ from fieldgate.authz.plans import (
     Selection,
     compile_plan,
 )
+from fieldgate.schema.plan_keys import with_defaults
 
 
 class _Walk:
@@ -210,7 +211,7 @@ def selected_fields(
     """Walk the operation once: where it produces rows and the classified fields it selects."""
     root = schema.get_root_type(operation.operation)
     assert root is not None
-    walk = _Walk(schema, catalog, fragments, variables)
+    walk = _Walk(schema, catalog, fragments, with_defaults(operation, variables))
     walk.walk(operation.selection_set, root, (), None)
     return Selected(rows=tuple(walk.rows.values()), fields=tuple(walk.fields))
 
