@@ -50,13 +50,15 @@ $(BENCH_STAMP): $(STAMP)
 
 # In-process (disclosure engine alone), then over HTTP (uvicorn, autocannon, the two Yoga peers);
 # both write into bench/results/latest.json. BENCH_HTTP_ARGS=... passes options (--duration).
-# Last, what the per-row consent checks cost (printed only, a few seconds).
+# Last, what the per-row consent checks, the compiled path and the argument check cost
+# (printed only, a few seconds each).
 bench: $(BENCH_STAMP)
 	mkdir -p bench/results
 	$(BIN)/python -m bench --iterations 60 --json bench/results/latest.json
 	$(BIN)/python -m bench.overhttp --json bench/results/latest.json $(BENCH_HTTP_ARGS)
 	$(BIN)/python -m bench.consent_cost --iterations 60
 	$(BIN)/python -m bench.compiled_cost --iterations 60
+	$(BIN)/python -m bench.argument_cost --iterations 60
 
 clean:
 	rm -rf $(VENV) var

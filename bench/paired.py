@@ -1,6 +1,7 @@
 """Two sides of one switch, measured in one run: rounds interleave them (alternating which
 goes first) so that machine noise hits both, and the report gives the mean, median and
-paired ratios. Used by ``audit_cost``, ``consent_cost`` and ``compiled_cost``."""
+paired ratios. Used by ``audit_cost``, ``consent_cost``, ``compiled_cost`` and
+``argument_cost``."""
 
 from __future__ import annotations
 

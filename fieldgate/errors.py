@@ -54,6 +54,13 @@ class ForbiddenField(FieldgateError):
     code = "FORBIDDEN_FIELD"
 
 
+class ForbiddenArgument(FieldgateError):
+    """An argument reads a field this principal may not read in full: the whole operation
+    is refused before it runs."""
+
+    code = "FORBIDDEN_ARGUMENT"
+
+
 class DecryptionFailed(FieldgateError):
     """A stored encrypted value cannot be opened (unknown key, tampered, malformed).
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from fieldgate.authz.masking import MaskStrategy
@@ -51,9 +51,12 @@ class Catalog:
 
     ``classifications`` maps every field coordinate of a row type; ``row_types`` names the
     object types whose instances are rows (have a data subject); ``connections`` maps a
-    connection type name to the row type of its nodes.
+    connection type name to the row type of its nodes. ``argument_reads`` maps a field that
+    takes arguments (``Query.orders``) to the field each argument reads (``status`` →
+    ``Order.status``; ``None`` for an argument that reads none, such as ``first``).
     """
 
     classifications: dict[str, Classification]
     row_types: frozenset[str]
     connections: dict[str, str]
+    argument_reads: dict[str, dict[str, str | None]] = field(default_factory=dict)

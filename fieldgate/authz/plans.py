@@ -18,6 +18,12 @@ from typing import Any
 
 from cachetools import LRUCache
 
+from fieldgate.authz.arguments import (
+    ArgumentDecision,
+    ArgumentRead,
+    RowScopes,
+    decide_argument,
+)
 from fieldgate.authz.decisions import Disclosure, FieldRule
 
 INDEX = -1
@@ -66,11 +72,22 @@ class Plan:
     policy_version: str
     producers: Mapping[PathKey, Producer]
     rules: Mapping[str, FieldRule]
+    # every argument that reads a field, by (path of its field, argument name)
+    arguments: Mapping[tuple[PathKey, str], ArgumentDecision] = field(default_factory=dict)
     # the operation compiled for this plan (``fieldgate.schema.compiled``), filled on reuse
     compiled: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def producer(self, key: PathKey) -> Producer | None:
         return self.producers.get(key)
+
+    def argument(self, path: PathKey, name: str) -> ArgumentDecision | None:
+        """The decision on argument ``name`` of the field at ``path`` (None: reads nothing)."""
+        return self.arguments.get((path, name))
+
+    @property
+    def refused_arguments(self) -> list[ArgumentDecision]:
+        """The arguments that refuse the operation, in the order of the document."""
+        return [d for d in self.arguments.values() if not d.allowed]
 
     def coordinates(self, disclosure: Disclosure) -> list[str]:
         """Coordinates whose rule can end in ``disclosure`` (for ``extensions.disclosure``)."""
@@ -101,12 +118,22 @@ class Selected:
 
     rows: tuple[RowsAt, ...]
     fields: tuple[tuple[PathKey, Selection], ...]
+    arguments: tuple[ArgumentRead, ...] = ()
 
 
 def compile_plan(
-    selected: Selected, *, purpose: str | None, policy_version: str, decide: Decide
+    selected: Selected,
+    *,
+    purpose: str | None,
+    policy_version: str,
+    decide: Decide,
+    row_scopes: RowScopes | None = None,
 ) -> Plan:
-    """Decide every coordinate ``selected`` names, once, and lay the rules out by producer."""
+    """Decide every coordinate ``selected`` names, once, and lay the rules out by producer.
+
+    Each argument that reads a field is decided from that field's rule and the row scopes
+    of its type (``row_scopes``; none given: no scope counts, only the default outcome).
+    """
     producers = {at.key: Producer(at.key, at.type_name, at.row_prefix) for at in selected.rows}
     rules: dict[str, FieldRule] = {}
     for key, selection in selected.fields:
@@ -116,7 +143,22 @@ def compile_plan(
         producer = producers[key]
         producer.rules[selection.attribute] = rule
         producer.selections.append(selection)
-    return Plan(purpose=purpose, policy_version=policy_version, producers=producers, rules=rules)
+    read_rules: dict[str, FieldRule] = {}
+    arguments: dict[tuple[PathKey, str], ArgumentDecision] = {}
+    for read in selected.arguments:
+        rule = rules.get(read.coordinate) or read_rules.get(read.coordinate)
+        if rule is None:
+            rule = read_rules[read.coordinate] = decide(read.coordinate)
+        type_name = read.coordinate.split(".", 1)[0]
+        scopes = row_scopes(type_name) if row_scopes is not None else frozenset()
+        arguments[(read.path, read.argument)] = decide_argument(read, rule, scopes)
+    return Plan(
+        purpose=purpose,
+        policy_version=policy_version,
+        producers=producers,
+        rules=rules,
+        arguments=arguments,
+    )
 
 
 @dataclass(slots=True)

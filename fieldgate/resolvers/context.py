@@ -81,6 +81,7 @@ class Services:
     # the audit trail's queue; with auditing on and no writer, SENSITIVE FULL is refused
     audit: AuditWriter | None = None
     audit_enabled: bool = True  # off only to measure what auditing costs
+    arguments_checked: bool = True  # off only to measure the argument check (and test it)
     subjects_asked: bool = True  # off only to measure what the per-row checks cost
     # counters others increment (rate limits, policy reloads) and the request metrics
     metrics: Metrics = field(default_factory=Metrics)

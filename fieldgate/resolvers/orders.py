@@ -21,7 +21,8 @@ from fieldgate.models.tables import (
 from fieldgate.models.tables import order_items as items
 from fieldgate.resolvers.arguments import require_user, text_argument, utc_now
 from fieldgate.resolvers.context import RequestContext
-from fieldgate.resolvers.queries import lookup, parse_id
+from fieldgate.resolvers.lookups import parse_id
+from fieldgate.resolvers.queries import lookup
 
 Row = dict[str, Any]
 Ctx = Info[RequestContext, None]

@@ -15,22 +15,12 @@ from fieldgate.errors import BadUserInput, NotFound
 from fieldgate.models.tables import courses, orders, tickets
 from fieldgate.models.tables import users as users_table
 from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.lookups import parse_id, row_id
 from fieldgate.resolvers.pagination import connection, decode_cursor, page_size
 from fieldgate.resolvers.sources import SOURCES, disclosed_select
 
 Row = dict[str, Any]
 Ctx = Info[RequestContext, None]
-
-
-def parse_id(raw: str | int, type_name: str) -> int:
-    """A row id from a GraphQL ID; malformed ids are simply not found."""
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise NotFound(f"{type_name} not found") from None
-    if value < 1:
-        raise NotFound(f"{type_name} not found")
-    return value
 
 
 async def lookup(info: Ctx, type_name: str, row_id: int) -> Row:
@@ -91,7 +81,7 @@ async def me(info: Ctx) -> Row | None:
 
 
 async def user(info: Ctx, id: strawberry.ID) -> Row | None:
-    return await lookup(info, "User", parse_id(id, "User"))
+    return await lookup(info, "User", await row_id(info, id, "User"))
 
 
 def data_keyring(info: Ctx) -> Keyring:
@@ -128,7 +118,7 @@ async def users(info: Ctx, first: int | None = None, after: str | None = None) -
 
 
 async def order(info: Ctx, id: strawberry.ID) -> Row | None:
-    return await lookup(info, "Order", parse_id(id, "Order"))
+    return await lookup(info, "Order", await row_id(info, id, "Order"))
 
 
 async def orders_(
@@ -159,7 +149,7 @@ async def courses_(
 
 
 async def ticket(info: Ctx, id: strawberry.ID) -> Row | None:
-    return await lookup(info, "SupportTicket", parse_id(id, "SupportTicket"))
+    return await lookup(info, "SupportTicket", await row_id(info, id, "SupportTicket"))
 
 
 async def tickets_(

@@ -25,7 +25,8 @@ from fieldgate.resolvers.arguments import (
     utc_now,
 )
 from fieldgate.resolvers.context import RequestContext
-from fieldgate.resolvers.queries import lookup, parse_id
+from fieldgate.resolvers.lookups import parse_id
+from fieldgate.resolvers.queries import lookup
 from fieldgate.resolvers.sources import SOURCES
 
 Row = dict[str, Any]

@@ -9,6 +9,7 @@ from fieldgate.authz.classification import Catalog, Classification, Level
 from fieldgate.authz.masking import MaskStrategy
 from fieldgate.authz.purposes import PurposeVocabulary
 from fieldgate.errors import SchemaMisdeclared
+from fieldgate.schema.argument_reads import build_argument_reads
 from fieldgate.schema.directives import Classified
 
 BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
@@ -26,7 +27,8 @@ def build_catalog(schema: GraphQLSchema, vocabulary: PurposeVocabulary | None = 
 
     Raises ``SchemaMisdeclared`` naming the field when a row type has an unclassified field,
     a personal field is non-null (a denial would null its parent), a relation has a mask,
-    a PERSONAL or SENSITIVE field allows no purpose, or a purpose is not in the vocabulary.
+    a PERSONAL or SENSITIVE field allows no purpose, a purpose is not in the vocabulary, or
+    an argument does not declare the field it reads (``schema.argument_reads``).
     """
     classifications: dict[str, Classification] = {}
     row_types: set[str] = set()
@@ -69,7 +71,8 @@ def build_catalog(schema: GraphQLSchema, vocabulary: PurposeVocabulary | None = 
             )
             _check(classification, vocabulary)
             classifications[coordinate] = classification
-    return Catalog(classifications, frozenset(row_types), connections)
+    reads = build_argument_reads(schema)
+    return Catalog(classifications, frozenset(row_types), connections, reads)
 
 
 def _check(classification: Classification, vocabulary: PurposeVocabulary | None) -> None:

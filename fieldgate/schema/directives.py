@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import strawberry
@@ -11,6 +12,7 @@ from strawberry.schema_directive import Location
 from fieldgate.authz.classification import Level
 from fieldgate.authz.masking import MaskStrategy
 from fieldgate.authz.purposes import Purpose
+from fieldgate.schema.argument_reads import reads_metadata
 
 # The authorization vocabulary doubles as GraphQL enums (registered in place).
 strawberry.enum(Level, name="Level", description="classification level of a field")
@@ -57,8 +59,13 @@ def classified(
     )
 
 
-def resolved(resolver: Any, **field_kwargs: Any) -> Any:
-    """A field computed by ``resolver`` (typed loosely: resolvers return shaped dicts)."""
+def resolved(
+    resolver: Any, *, reads: Mapping[str, str | None] | None = None, **field_kwargs: Any
+) -> Any:
+    """A field computed by ``resolver`` (typed loosely: resolvers return shaped dicts);
+    ``reads`` declares the field each argument reads (``schema.argument_reads``)."""
+    if reads is not None:
+        field_kwargs["metadata"] = reads_metadata(reads)
     return strawberry.field(resolver=resolver, **field_kwargs)
 
 

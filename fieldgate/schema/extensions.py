@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,8 +36,10 @@ from fieldgate.errors import FieldgateError, ServiceUnavailable
 from fieldgate.resolvers.audit import audit_operation
 from fieldgate.resolvers.context import RequestContext
 from fieldgate.resolvers.outcomes import DatabaseFaulted
+from fieldgate.schema.argument_refusals import argument_refusal, audit_refused_arguments
 from fieldgate.schema.denials import denial_errors
 from fieldgate.schema.faults import withhold_on_database_fault
+from fieldgate.schema.plan_keys import condition_values
 from fieldgate.schema.planning import plan_operation
 
 
@@ -110,7 +111,8 @@ class DisclosureExtension(SchemaExtension):
             purpose,
             policy.version,
             services.disclosure_enabled,
-            _directive_variables(execution.query or "", execution.variables),
+            services.arguments_checked,
+            condition_values(document, execution.query or "", operation, execution.variables),
         )
         plan = services.plans.get(key)
         cached = plan is not None
@@ -131,8 +133,23 @@ class DisclosureExtension(SchemaExtension):
                 purpose=purpose,
                 policy_version=policy.version,
                 decide=decide,
+                row_scopes=lambda type_name: policy.row_scopes(principal.roles, type_name),
+                check_arguments=services.arguments_checked and services.disclosure_enabled,
             )
             services.plans.put(key, plan)
+        refused_arguments = plan.refused_arguments
+        if refused_arguments:
+            execution.result = argument_refusal(refused_arguments, purpose)
+            audit_refused_arguments(
+                ctx,
+                refused_arguments,
+                purpose=purpose,
+                policy_version=policy.version,
+                operation_name=ctx.operation_name,
+                document_hash=hashed,
+            )
+            yield
+            return
         shadow = services.live.shadow  # a candidate policy: compared, never applied
         if shadow is not None and services.disclosure_enabled:
             shadow.observe(key, plan, principal, purpose, services.catalog)
@@ -191,19 +208,6 @@ class DisclosureExtension(SchemaExtension):
         if isinstance(ctx, RequestContext) and ctx.disclosure is not None:
             return {"disclosure": ctx.disclosure.summary()}
         return {}
-
-
-_CONDITIONAL = re.compile(r"@(?:skip|include)\s*\(\s*if\s*:\s*\$(\w+)")
-
-
-def _directive_variables(query: str, variables: dict[str, Any] | None) -> Any:
-    """The values of variables that decide ``@skip``/``@include``: they change which fields
-    a plan covers, so they join its key; other variables (``first``, ids) do not."""
-    names = _CONDITIONAL.findall(query)
-    if not names:
-        return None
-    given = variables or {}
-    return tuple(sorted((name, bool(given.get(name))) for name in set(names)))
 
 
 class ErrorCodes(SchemaExtension):

@@ -28,6 +28,7 @@ from graphql import (
     is_non_null_type,
 )
 
+from fieldgate.authz.arguments import ArgumentRead, RowScopes
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.plans import (
     INDEX,
@@ -39,6 +40,7 @@ from fieldgate.authz.plans import (
     Selection,
     compile_plan,
 )
+from fieldgate.schema.plan_keys import with_defaults
 
 
 class _Walk:
@@ -55,6 +57,7 @@ class _Walk:
         self.variables = variables
         self.rows: dict[PathKey, RowsAt] = {}
         self.fields: list[tuple[PathKey, Selection]] = []
+        self.arguments: list[ArgumentRead] = []
 
     def included(self, node: FieldNode | InlineFragmentNode | FragmentSpreadNode) -> bool:
         """Apply ``@skip``/``@include`` with the request's variables."""
@@ -113,6 +116,8 @@ class _Walk:
         response_key = node.alias.value if node.alias else name
         here = (*path, response_key)
         coordinate = f"{parent.name}.{name}"
+        if node.arguments:
+            self.visit_arguments(node, coordinate, here)
         if producer is not None and parent.name in self.catalog.row_types:
             classification = self.catalog.classifications[coordinate]
             self.fields.append(
@@ -136,6 +141,21 @@ class _Walk:
             self.walk_connection(node.selection_set, named, here, node_type, visited)
         else:
             self.walk(node.selection_set, named, here, None, visited)
+
+    def visit_arguments(self, node: FieldNode, coordinate: str, here: PathKey) -> None:
+        """Every argument the document gives that reads a field (present, whatever its
+        value: variables change the value, not what the argument tells)."""
+        declared = self.catalog.argument_reads.get(coordinate, {})
+        for argument in node.arguments or ():
+            read = declared.get(argument.name.value)
+            # fields of administrative types (tokens) are no row data: their resolvers
+            # admit only those who may read every one of them
+            if read is None or read not in self.catalog.classifications:
+                continue
+            is_id = read.partition(".")[2] == "id"
+            self.arguments.append(
+                ArgumentRead(here, coordinate, argument.name.value, read, is_id=is_id)
+            )
 
     def walk_connection(
         self,
@@ -207,12 +227,17 @@ def selected_fields(
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
 ) -> Selected:
-    """Walk the operation once: where it produces rows and the classified fields it selects."""
+    """Walk the operation once: where it produces rows, the classified fields it selects,
+    and the arguments it gives that read a field."""
     root = schema.get_root_type(operation.operation)
     assert root is not None
-    walk = _Walk(schema, catalog, fragments, variables)
+    walk = _Walk(schema, catalog, fragments, with_defaults(operation, variables))
     walk.walk(operation.selection_set, root, (), None)
-    return Selected(rows=tuple(walk.rows.values()), fields=tuple(walk.fields))
+    return Selected(
+        rows=tuple(walk.rows.values()),
+        fields=tuple(walk.fields),
+        arguments=tuple(walk.arguments),
+    )
 
 
 def plan_operation(
@@ -225,7 +250,18 @@ def plan_operation(
     purpose: str | None,
     policy_version: str,
     decide: Decide,
+    row_scopes: RowScopes,
+    check_arguments: bool = True,
 ) -> Plan:
-    """The plan of one operation: its selected coordinates, each decided once."""
+    """The plan of one operation: its selected coordinates and the fields its arguments
+    read, each decided once (``check_arguments`` off only to measure what that costs)."""
     selected = selected_fields(schema, catalog, operation, fragments, variables)
-    return compile_plan(selected, purpose=purpose, policy_version=policy_version, decide=decide)
+    if not check_arguments:
+        selected = Selected(rows=selected.rows, fields=selected.fields)
+    return compile_plan(
+        selected,
+        purpose=purpose,
+        policy_version=policy_version,
+        decide=decide,
+        row_scopes=row_scopes,
+    )

@@ -26,6 +26,7 @@ from fieldgate.schema.admin import (
     issued_token_info,
     issued_token_page,
 )
+from fieldgate.schema.argument_reads import PAGE
 from fieldgate.schema.connections import Connection
 from fieldgate.schema.directives import resolved
 from fieldgate.schema.policy_admin import (
@@ -45,6 +46,15 @@ from fieldgate.schema.types import (
 )
 
 Ctx = Info[RequestContext, None]
+
+AUDIT_EVENT_READS = {
+    "kind": "AuditEventView.kind",
+    "coordinate": "AuditEventView.coordinate",
+    "subjectId": "AuditEventView.subjects",
+    "since": "AuditEventView.at",
+    "until": "AuditEventView.at",
+    **PAGE,
+}
 
 
 @strawberry.input(description="Profile changes; omitted fields stay as they are.")
@@ -100,41 +110,47 @@ class ConsentRecord:
     active: bool
 
 
+async def issued_tokens(
+    info: Ctx, subject: str | None = None, first: int | None = None, after: str | None = None
+) -> IssuedTokenPage:
+    page = await admin.issued_tokens(info, subject, first, after)
+    return cast("IssuedTokenPage", issued_token_page(page))
+
+
 @strawberry.type
 class Query:
     me: User | None = resolved(queries.me, description="The signed-in user.")
-    user: User | None = resolved(queries.user)
+    user: User | None = resolved(queries.user, reads={"id": "User.id"})
     user_by_id_number: User | None = resolved(
         queries.user_by_id_number,
+        reads={"idNumber": "User.idNumber"},
         description="A user by exact ID number (through its blind index); visible rows only.",
     )
-    users: Connection[User] = resolved(queries.users)
-    order: Order | None = resolved(queries.order)
-    orders: Connection[Order] = resolved(queries.orders_)
-    course: Course | None = resolved(queries.course)
-    courses: Connection[Course] = resolved(queries.courses_)
-    ticket: SupportTicket | None = resolved(queries.ticket)
-    tickets: Connection[SupportTicket] = resolved(queries.tickets_)
+    users: Connection[User] = resolved(queries.users, reads=PAGE)
+    order: Order | None = resolved(queries.order, reads={"id": "Order.id"})
+    orders: Connection[Order] = resolved(queries.orders_, reads={"status": "Order.status", **PAGE})
+    course: Course | None = resolved(queries.course, reads={"id": "Course.id"})
+    courses: Connection[Course] = resolved(
+        queries.courses_, reads={"search": "Course.title", "category": "Course.category", **PAGE}
+    )
+    ticket: SupportTicket | None = resolved(queries.ticket, reads={"id": "SupportTicket.id"})
+    tickets: Connection[SupportTicket] = resolved(
+        queries.tickets_, reads={"status": "SupportTicket.status", **PAGE}
+    )
     my_consents: list[ConsentRecord] = resolved(
         rights.my_consents, description="Your consents, active and withdrawn."
     )
     audit_events: Connection[AuditEventView] = resolved(
-        audit.audit_events_, description="The audit trail (data-protection officer, COMPLIANCE)."
+        audit.audit_events_,
+        reads=AUDIT_EVENT_READS,
+        description="The audit trail (data-protection officer, COMPLIANCE).",
     )
 
-    @strawberry.field
-    async def issued_tokens(
-        self,
-        info: Ctx,
-        subject: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> IssuedTokenPage:
-        page = await admin.issued_tokens(info, subject, first, after)
-        return cast("IssuedTokenPage", issued_token_page(page))
-
+    issued_tokens: IssuedTokenPage = resolved(
+        issued_tokens, reads={"subject": "IssuedTokenRecord.subject", **PAGE}
+    )
     my_access_log: Connection[AccessLogEntry] = resolved(
-        audit.my_access_log, description="Who else accessed your data, why, and when."
+        audit.my_access_log, reads=PAGE, description="Who else accessed your data, why, and when."
     )
 
     @strawberry.field
