@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from fieldgate.resolvers import admin, audit, mutations, policy_admin, queries, rights
+from fieldgate.resolvers import admin, audit, mutations, policy_admin, queries, rights, session
 from fieldgate.resolvers.context import RequestContext
 from fieldgate.schema.admin import (
     IssuedTokenInfo,
@@ -25,6 +25,7 @@ from fieldgate.schema.policy_admin import (
     policy_change_result,
     shadow_difference_count,
 )
+from fieldgate.schema.session import LoginResult
 from fieldgate.schema.types import (
     AccessLogEntry,
     AuditEventView,
@@ -93,7 +94,9 @@ class ConsentRecord:
 
 @strawberry.type
 class Query:
-    me: User | None = resolved(queries.me, description="The signed-in user.")
+    me: User | None = resolved(
+        queries.me, description="The signed-in user; null for anyone else (anonymous too)."
+    )
     user: User | None = resolved(queries.user)
     user_by_id_number: User | None = resolved(
         queries.user_by_id_number,
@@ -137,8 +140,13 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation
-    async def login(self, info: Ctx, username: str, password: str) -> str:
-        return await mutations.login(info, username, password)
+    async def login(self, info: Ctx, username: str, password: str) -> LoginResult:
+        return cast("LoginResult", await session.login(info, username, password))
+
+    @strawberry.mutation
+    async def logout(self, info: Ctx) -> bool:
+        """Revoke the token this request carries."""
+        return await session.logout(info)
 
     @strawberry.mutation
     async def register(self, info: Ctx, input: RegisterInput) -> str:
