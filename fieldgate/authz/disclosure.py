@@ -34,6 +34,7 @@ from fieldgate.authz.consent import (
     subjects_of,
 )
 from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome
+from fieldgate.authz.marks import DisclosureMarks
 from fieldgate.authz.masking import MaskFunction, MaskStrategy
 from fieldgate.authz.plans import INDEX, PathKey, Plan, Producer
 from fieldgate.errors import FieldgateError
@@ -137,6 +138,7 @@ class DisclosureContext:
         self._shapers: dict[PathKey, _Shaper] = {}
         self._denials: dict[tuple[PathKey, str, str | None], _Denial] = {}
         self.masked_coordinates: set[str] = set()
+        self.marks = DisclosureMarks()  # where each mask and denial applied
         self.audited: dict[tuple[str, Disclosure], set[int]] = {}
 
     def ignore_subjects(self) -> None:
@@ -282,7 +284,7 @@ class DisclosureContext:
         withheld: set[int] = set()
         shaped: list[dict[str, Any]] = []
         decrypted, masked, conditional = shaper.decrypted, shaper.masked, shaper.conditional
-        decrypt = self.decrypt
+        decrypt, marks = self.decrypt, self.marks
         for index, row in enumerate(rows):
             values = dict(row)
             values[PRODUCER_KEY] = producer
@@ -297,6 +299,7 @@ class DisclosureContext:
                 if value is not None:
                     values[attribute] = mask(value)
                     self.masked_coordinates.add(coordinate)
+                    marks.mark(path, producer, attribute, producer.rules[attribute].default, index)
             full: list[tuple[str, str]] = []
             if conditional:
                 conditions = self.conditions_of(values)
@@ -312,6 +315,7 @@ class DisclosureContext:
                         if value is not None:
                             values[attribute] = self.masks(outcome.strategy)(value)
                             self.masked_coordinates.add(rule.coordinate)
+                            marks.mark(path, producer, attribute, outcome, index)
                     else:
                         self._deny(producer, path, index, attribute, outcome, 1)
                         self._note(rule.coordinate, Disclosure.DENIED, values)
@@ -382,6 +386,7 @@ class DisclosureContext:
         outcome: Outcome,
         count: int,
     ) -> None:
+        self.marks.mark(path, producer, attribute, outcome, index, count)
         for selection in producer.selections:
             if selection.attribute != attribute:
                 continue
@@ -397,6 +402,7 @@ class DisclosureContext:
     def _record(
         self, path: Path, coordinate: str, outcome: Outcome, first: list[str | int], count: int
     ) -> None:
+        self.marks.mark_at(first, coordinate, outcome)
         key = (path_key(path)[:-1], str(path.key), outcome.reason)
         denial = self._denials.get(key)
         if denial is None:
@@ -432,9 +438,11 @@ class DisclosureContext:
         return errors
 
     def summary(self) -> dict[str, Any]:
-        """``extensions.disclosure``: the purpose and which coordinates were masked or denied."""
+        """``extensions.disclosure``: the purpose, which coordinates were masked or denied,
+        and where (``paths``: see ``authz.marks``)."""
         return {
             "purpose": self.plan.purpose,
             "masked": sorted(self.masked_coordinates),
             "denied": sorted({d.coordinate for d in self._denials.values()}),
+            "paths": self.marks.summary(),
         }
