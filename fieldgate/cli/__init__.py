@@ -937,6 +937,10 @@ def audit_verify(
     typer.echo(f"audit trail verified: {result.count} events, head {result.head[:16]}")
 
 
+# Commands kept in modules of their own register on the groups above when imported.
+from fieldgate.cli import policy_matrix as _policy_matrix  # noqa: E402,F401
+
+
 def main() -> None:
     app()
 
