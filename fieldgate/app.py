@@ -39,6 +39,7 @@ from fieldgate.crypto.encrypted import ENCRYPTED_COORDINATES
 from fieldgate.crypto.keyring import Keyring, load_keyring
 from fieldgate.documents.store import TrustedDocuments
 from fieldgate.errors import PolicyError, SchemaMisdeclared
+from fieldgate.http.console import console_routes
 from fieldgate.http.cors import check_origins, cors_middleware
 from fieldgate.http.guard import RequestGuard
 from fieldgate.http.observer import RequestObserver, current_request_id, remember_context
@@ -309,6 +310,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
     ]
     if not settings.is_production or services.schema_views is not None:
         routes.insert(2, Route("/graphql/schema.graphql", schema_sdl))
+    if settings.console_enabled:
+        routes.extend(console_routes(services, development=not settings.is_production))
     limiter = services.rate_limiter
     assert limiter is not None
     limiter.set_hooks(
