@@ -19,7 +19,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from fieldgate.audit.chain import AuditKey, load_audit_key
 from fieldgate.audit.events import AuditSink
@@ -303,7 +303,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         view = views.for_principal(principal, services.policy)
         return PlainTextResponse(services.schema.as_str() if view is None else view.sdl)
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         *operations_routes(services),  # /readyz, /metrics
         Route("/graphql", graphql),  # methods: RequestGuard answers the others

@@ -40,6 +40,7 @@ CONSOLE_DIR = Path(__file__).resolve().parent.parent / "console"
 PAGES = {"graphiql": "graphiql.html", "policy": "policy.html", "privacy": "privacy.html"}
 DEMO_USERS = ("alice", "bob")
 READS_POLICY_PURPOSE = "COMPLIANCE"  # the DPO's purpose: the audit of processing
+NO_STORE = {"cache-control": "no-store"}  # every answer of the API is the caller's own
 
 
 def _principal(request: Request) -> Principal:
@@ -47,7 +48,8 @@ def _principal(request: Request) -> Principal:
 
 
 def _refused(code: str, message: str, status: int) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status)
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status, headers=NO_STORE)
 
 
 def may_read_policy(policy: Policy, principal: Principal) -> bool:
@@ -114,7 +116,8 @@ class Console:
                 "defaultPurpose": "RIGHTS" if principal.kind is PrincipalKind.USER else None,
                 "mayReadPolicy": may_read_policy(policy, principal),
                 "development": self.development,
-            }
+            },
+            headers=NO_STORE,
         )
 
     async def explain(self, request: Request) -> Response:
@@ -160,7 +163,8 @@ class Console:
                     }
                     for r in rows
                 ],
-            }
+            },
+            headers=NO_STORE,
         )
 
     async def policy_grid(self, request: Request) -> Response:
@@ -184,9 +188,12 @@ class Console:
             return PlainTextResponse(
                 matrix_csv(matrix),
                 media_type="text/csv",
-                headers={"content-disposition": 'attachment; filename="policy-matrix.csv"'},
+                headers={
+                    "content-disposition": 'attachment; filename="policy-matrix.csv"',
+                    **NO_STORE,
+                },
             )
-        return Response(grid_html(matrix), media_type="text/html")
+        return Response(grid_html(matrix), media_type="text/html", headers=NO_STORE)
 
     async def demo_principals(self, _: Request) -> Response:
         """The demo accounts (development only): staff, the two named users, partners."""
@@ -219,7 +226,7 @@ class Console:
             )
         except FieldgateError as refused:
             return _refused(refused.code, refused.message, 400)
-        return JSONResponse({"token": token})
+        return JSONResponse({"token": token}, headers=NO_STORE)
 
 
 def console_routes(services: Services, *, development: bool) -> list[BaseRoute]:

@@ -107,8 +107,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = Server(f"http://127.0.0.1:{port}", env)
     server.cli("db", "upgrade")
     server.cli(
-        "db", "seed", "--demo", "--users", "60", "--courses", "20", "--orders", "240",
-        "--tickets", "40", "--seed", "7", "--no-progress",
+        "db",
+        "seed",
+        "--demo",
+        "--users",
+        "60",
+        "--courses",
+        "20",
+        "--orders",
+        "240",
+        "--tickets",
+        "40",
+        "--seed",
+        "7",
+        "--no-progress",
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "fieldgate.cli", "serve"],
