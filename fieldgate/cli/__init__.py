@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from fieldgate.cli.live_policy import live_policy, live_rules
 from fieldgate.settings import Settings
 
 if TYPE_CHECKING:
@@ -439,14 +440,20 @@ def policy_lint(policy_dir: PolicyDir = None) -> None:
     folder = policy_dir or Settings().policy_dir
     try:
         vocabulary = load_purposes(folder)
+        stored = None if policy_dir else live_rules(Settings())  # the database's, if there
         try:
-            rules = parse_lines((folder / RULES_FILE).read_text(encoding="utf-8"))
+            text = "\n".join(stored) if stored is not None else None
+            rules = parse_lines(text or (folder / RULES_FILE).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError):
             rules = []  # load_policy names the problem
         # one line per problem, rather than load_policy's single message
         problems = lint_lines(rules, vocabulary)
         if not problems:
-            policy = load_policy(folder, vocabulary)
+            policy = (
+                load_policy(folder, vocabulary)
+                if stored is None
+                else live_policy(Settings(), vocabulary)
+            )
             catalog = build_catalog(build_schema()._schema, vocabulary)
             problems = lint_policy(catalog, policy)
     except PolicyError as exc:
@@ -573,7 +580,10 @@ def policy_explain(
     folder = policy_dir or Settings().policy_dir
     try:
         vocabulary = load_purposes(folder)
-        policy = load_policy(folder, vocabulary)
+        # the rules in force (the database's with POLICY_SOURCE=database), unless a folder is named
+        policy = (
+            load_policy(folder, vocabulary) if policy_dir else live_policy(Settings(), vocabulary)
+        )
         schema = build_schema()._schema
         catalog = build_catalog(schema, vocabulary)
     except PolicyError as exc:

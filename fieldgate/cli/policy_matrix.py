@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from fieldgate.cli import fail, policy_app
+from fieldgate.cli.live_policy import live_policy
 from fieldgate.settings import Settings
-
-if TYPE_CHECKING:
-    from fieldgate.authz.policy import Policy
-    from fieldgate.authz.purposes import PurposeVocabulary
 
 
 class MatrixFormat(StrEnum):
     CSV = "csv"
     HTML = "html"
-
-
-def live_policy(settings: Settings, vocabulary: PurposeVocabulary) -> Policy:
-    """The rules in force: the database's with ``FIELDGATE_POLICY_SOURCE=database``, else
-    the folder's (as the server loads them)."""
-    from fieldgate.authz.policy import load_policy
-    from fieldgate.policy_store.offline import export_rules
-    from fieldgate.policy_store.watch import PolicySource
-
-    if settings.policy_source != "database":
-        return load_policy(settings.policy_dir, vocabulary)
-    lines = asyncio.run(export_rules(settings))
-    return PolicySource(settings.policy_dir, vocabulary, None).candidate(lines)
 
 
 @policy_app.command("matrix")

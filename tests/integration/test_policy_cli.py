@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,43 @@ async def test_export_with_files_prints_the_folders_rules(
     assert result.exit_code == 0
     assert "p, admin, @policy, *, manage, *, allow" in result.output.splitlines()
     assert not any(line.startswith("#") for line in result.output.splitlines())
+
+
+async def test_explain_lint_and_matrix_read_the_database_policy(
+    database: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "policy.csv"
+    packaged = (PACKAGED_POLICY_DIR / "policy.csv").read_text(encoding="utf-8")
+    source.write_text(packaged + f"\n{DENY_PHONE}\n", encoding="utf-8")
+    assert (await invoke(["policy", "import", str(source)])).exit_code == 0
+    explained = await invoke(
+        [
+            "policy",
+            "explain",
+            "--role",
+            "support_agent",
+            "--purpose",
+            "CUSTOMER_SUPPORT",
+            "--format",
+            "json",
+        ]
+    )
+    assert explained.exit_code == 0, explained.output
+    [row] = [r for r in json.loads(explained.output)["fields"] if r["field"] == "Order.buyerPhone"]
+    assert row["other"] == "DENIED", row
+    matrix = await invoke(
+        [
+            "policy",
+            "matrix",
+            "--role",
+            "support_agent",
+            "--purpose",
+            "CUSTOMER_SUPPORT",
+            "--type",
+            "Order",
+        ]
+    )
+    [phone] = [line for line in matrix.output.splitlines() if line.startswith("Order.buyerPhone,")]
+    assert ",DENIED," in phone  # the folder's policy masks it
+    linted = await invoke(["policy", "lint"])
+    assert linted.exit_code == 0, linted.output
