@@ -49,7 +49,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
-# In-process (disclosure engine alone), then over HTTP (uvicorn, autocannon, the Yoga peer);
+# In-process (disclosure engine alone), then over HTTP (uvicorn, autocannon, the two Yoga peers);
 # both write into bench/results/latest.json. BENCH_HTTP_ARGS=... passes options (--duration).
 # Last, what the per-row consent checks cost (printed only, a few seconds).
 bench: $(BENCH_STAMP)

@@ -20,8 +20,7 @@ from bench.database import prepare_database
 from bench.gateway import build_gateways
 from bench.paired import interleave, report
 from bench.workloads import WORKLOADS
-from fieldgate.app import AppServices
-from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.context import RequestContext, Services
 
 
 async def measure(iterations: int, warmup: int) -> None:
@@ -35,7 +34,7 @@ async def measure(iterations: int, warmup: int) -> None:
         workload = next(w for w in WORKLOADS if w.name == "support-100-orders")
         principal = await gateways.principal(workload.subject)
 
-        def side(services: AppServices) -> Any:
+        def side(services: Services) -> Any:
             async def run() -> Any:
                 context = RequestContext(services, principal)
                 return await services.schema.execute(workload.query, context_value=context)

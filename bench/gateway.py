@@ -8,10 +8,11 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from fieldgate.app import AppServices, build_services
+from fieldgate.app import build_services
 from fieldgate.authz.principal import Principal
 from fieldgate.identity.issuance import issue_for_subject
 from fieldgate.infra.db import create_engine
+from fieldgate.resolvers.context import Services
 from fieldgate.settings import PACKAGED_POLICY_DIR, Settings
 
 TOKEN_TTL = timedelta(hours=1)
@@ -22,8 +23,8 @@ class Gateways:
     """``on`` runs the packaged policy; ``off`` has disclosure switched off (every field
     FULL, same schema, resolvers and SQL shape). Each has its own plan cache."""
 
-    on: AppServices
-    off: AppServices
+    on: Services
+    off: Services
     engine: AsyncEngine
 
     async def principal(self, subject: str) -> Principal:

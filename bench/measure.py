@@ -13,9 +13,8 @@ from strawberry.types import ExecutionResult
 from bench.checks import check_round
 from bench.gateway import Gateways
 from bench.workloads import Workload
-from fieldgate.app import AppServices
 from fieldgate.authz.principal import Principal
-from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.context import RequestContext, Services
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +79,7 @@ class WorkloadResult:
 
 
 async def _timed(
-    services: AppServices, query: str, principal: Principal
+    services: Services, query: str, principal: Principal
 ) -> tuple[int, ExecutionResult]:
     started = time.perf_counter_ns()
     result = await services.schema.execute(query, context_value=RequestContext(services, principal))
@@ -113,7 +112,7 @@ async def run_workload(
                 samples[mode].append(elapsed)
         rows = check_round(workload, results["on"], results["off"])
 
-    def counts(mode: str, services: AppServices) -> PlanCounts:
+    def counts(mode: str, services: Services) -> PlanCounts:
         hits, misses = before[mode]
         return PlanCounts(services.plans.hits - hits, services.plans.misses - misses)
 

@@ -8,13 +8,18 @@ ORDER_FIELDS = (
     "id orderNo status amountCents createdAt buyerName buyerPhone buyerIdNumber bankCard "
     "deliveryAddress invoiceTitle invoiceTaxId remarks items { id quantity priceCents }"
 )
+# The order fields a support agent may read under CUSTOMER_SUPPORT: none denied, three masked.
+SUPPORT_GRANTED_FIELDS = (
+    "id orderNo status amountCents createdAt buyerName buyerPhone deliveryAddress remarks "
+    "items { id quantity priceCents }"
+)
 
 
-def orders_query(name: str, purpose: str) -> str:
-    """One page of 100 orders with every order field, under a declared purpose."""
+def orders_query(name: str, purpose: str, fields: str = ORDER_FIELDS) -> str:
+    """One page of 100 orders with ``fields`` (every order field), under a declared purpose."""
     return (
         f"query {name} @purpose(name: {purpose}) "
-        f"{{ orders(first: 100) {{ edges {{ node {{ {ORDER_FIELDS} }} }} }} }}"
+        f"{{ orders(first: 100) {{ edges {{ node {{ {fields} }} }} }} }}"
     )
 
 

@@ -17,12 +17,13 @@ import pytest
 from sqlalchemy import event
 from starlette.applications import Starlette
 
-from fieldgate.app import AppServices, create_app
+from fieldgate.app import create_app
 from fieldgate.crypto.keyring import Keyring, load_keyring
 from fieldgate.demo.seed import seed_demo
 from fieldgate.identity.issuance import issue_for_subject
 from fieldgate.infra.db import create_engine
 from fieldgate.infra.migrate import upgrade
+from fieldgate.resolvers.context import Services
 from fieldgate.settings import Settings
 
 DEMO_SIZES = {"users": 60, "courses": 20, "orders": 240, "tickets": 40}
@@ -37,8 +38,8 @@ class Gateway:
     database_url: str
 
     @property
-    def services(self) -> AppServices:
-        services: AppServices = self.app.state.services
+    def services(self) -> Services:
+        services: Services = self.app.state.services
         return services
 
     async def token(self, subject: str, **narrowing: Any) -> str:

@@ -1,4 +1,4 @@
-"""``python -m bench.overhttp``: the gateway over HTTP, disclosure on and off, and the peer.
+"""``python -m bench.overhttp``: the gateway over HTTP, disclosure on and off, and the peers.
 
 Options: ``--duration S`` (per workload and server, default 10), ``--connections N``
 (default 32), ``--server uvicorn|granian`` (default uvicorn; granian comes with the
@@ -39,7 +39,7 @@ POSTGRES_KEYS = Path("var/bench-postgres/keys")  # git-ignored, next to `make se
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.overhttp", description="fieldgate over HTTP: on, off and a peer."
+        prog="python -m bench.overhttp", description="fieldgate over HTTP: on, off and the peers."
     )
     parser.add_argument("--duration", type=count, default=10, help="seconds per measurement")
     parser.add_argument("--connections", type=count, default=32, help="concurrent connections")
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     problem = install_node_packages()
     if problem is not None:
-        print(f"cannot install the load generator and the peer: {problem}", file=sys.stderr)
+        print(f"cannot install the load generator and the peers: {problem}", file=sys.stderr)
         return 1
     load_before = load_average()
     runs: list[DatabaseRun] = []

@@ -1,4 +1,5 @@
-"""autocannon, installed from the committed lock into ``bench/peers/node_modules``."""
+"""autocannon, installed from the committed lock into ``bench/peers/node_modules``, and
+the figures of one load run: autocannon's, plus the server's CPU time from ``/proc``."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import json
 import shutil
 import statistics
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench.overhttp.cpu import group_cpu_seconds
 
 PEERS_DIR = Path(__file__).resolve().parent.parent / "peers"
 LOAD_SCRIPT = PEERS_DIR / "load.mjs"
@@ -40,7 +44,7 @@ def install_node_packages() -> str | None:
         capture_output=True,
         text=True,
         check=False,
-        timeout=300,
+        timeout=900,  # better-sqlite3 compiles when no prebuilt binary fits
     )
     if done.returncode != 0:
         return f"npm ci failed: {done.stderr.strip()[-300:]}"
@@ -62,6 +66,14 @@ class LoadResult:
     timeouts: int
     non2xx: int
     graphql_errors: int = 0  # failed operations the server logged (answered with HTTP 200)
+    cpu_seconds: float | None = None  # the server's processes, all of them; None: not measured
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        """Server CPU time per completed request, in milliseconds."""
+        if self.cpu_seconds is None or self.requests == 0:
+            return None
+        return 1000 * self.cpu_seconds / self.requests
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -76,17 +88,26 @@ class LoadResult:
             "timeouts": self.timeouts,
             "non2xx": self.non2xx,
             "graphql_errors": self.graphql_errors,
+            "cpu_seconds": None if self.cpu_seconds is None else round(self.cpu_seconds, 3),
+            "cpu_ms_per_request": _rounded(self.cpu_ms_per_request),
         }
 
 
 def run_load(
-    url: str, requests: list[dict[str, Any]], *, duration: int, connections: int
+    url: str,
+    requests: list[dict[str, Any]],
+    *,
+    duration: int,
+    connections: int,
+    cpu_group: int | None = None,
 ) -> LoadResult:
     """Drive ``url`` for ``duration`` seconds over ``connections`` connections.
 
     ``requests``: ``{"body", "headers", "every"}`` each; the first is sent unless another's
-    ``every`` divides the request count (see ``load.mjs``).
+    ``every`` divides the request count (see ``load.mjs``). ``cpu_group``: the server's
+    process group, whose CPU time over the run is recorded.
     """
+    before = None if cpu_group is None else group_cpu_seconds(cpu_group)
     spec = {"url": url, "duration": duration, "connections": connections, "requests": requests}
     done = subprocess.run(
         ["node", str(LOAD_SCRIPT), json.dumps(spec, ensure_ascii=False)],
@@ -96,8 +117,10 @@ def run_load(
         check=True,
         timeout=duration + 60,
     )
+    after = None if cpu_group is None else group_cpu_seconds(cpu_group)
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    return LoadResult(**figures)
+    cpu = None if before is None or after is None else after - before
+    return LoadResult(**figures, cpu_seconds=cpu)
 
 
 def combine(parts: list[LoadResult]) -> LoadResult:
@@ -117,7 +140,20 @@ def combine(parts: list[LoadResult]) -> LoadResult:
         timeouts=sum(p.timeouts for p in parts),
         non2xx=sum(p.non2xx for p in parts),
         graphql_errors=sum(p.graphql_errors for p in parts),
+        cpu_seconds=_total(p.cpu_seconds for p in parts),
     )
+
+
+def _total(values: Iterable[float | None]) -> float | None:
+    """The sum, or None when any part was not measured."""
+    measured = list(values)
+    if any(v is None for v in measured):
+        return None
+    return sum(v for v in measured if v is not None)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _output(command: list[str]) -> str:

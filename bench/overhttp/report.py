@@ -1,16 +1,29 @@
-"""The HTTP table, and the same figures as JSON."""
+"""The HTTP table and the goals, and the same figures as JSON."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bench.database import DEMO_SIZES
+from bench.overhttp.goals import outcomes
 from bench.overhttp.loadgen import LoadResult
-from bench.overhttp.run import DatabaseRun, LoadSettings
-from bench.overhttp.workloads import SUPPORT
+from bench.overhttp.peer import JIT_PEER_WORKERS
+from bench.overhttp.run import MODES, DatabaseRun, LoadSettings
+from bench.overhttp.workloads import JIT_PEER, SHIELD_PEER
 
-_COLUMNS = ("workload", "server", "req/s", "p50 ms", "p99 ms", "errors", "on/off req/s")
-_WIDTHS = (20, 16, 9, 8, 8, 7, 13)
+_COLUMNS = ("workload", "server", "req/s", "CPU ms/req", "p50 ms", "p99 ms", "errors", "on ÷ row")
+_WIDTHS = (20, 16, 9, 10, 8, 8, 7, 9)
+PEER_DESCRIPTIONS = {
+    JIT_PEER: (
+        f"GraphQL Yoga 5 + graphql-shield + @envelop/graphql-jit, {JIT_PEER_WORKERS} node:cluster "
+        "processes, reading the same SQLite file per request (better-sqlite3), the token's "
+        "issued_tokens row checked per request, one error per denied field"
+    ),
+    SHIELD_PEER: (
+        "GraphQL Yoga 5 + graphql-shield, one Node process, the support query's orders from "
+        "memory, one error per denied value"
+    ),
+}
 
 
 def _line(cells: tuple[str, ...]) -> str:
@@ -18,26 +31,33 @@ def _line(cells: tuple[str, ...]) -> str:
     return "  ".join((first[0].ljust(first[1]), *(cell.rjust(width) for cell, width in rest)))
 
 
-def _cells(result: LoadResult) -> tuple[str, str, str, str]:
+def _cells(result: LoadResult) -> tuple[str, str, str, str, str]:
     failures = result.errors + result.timeouts + result.non2xx + result.graphql_errors
+    cpu = result.cpu_ms_per_request
     return (
         f"{result.requests_per_second:.1f}",
+        "n/a" if cpu is None else f"{cpu:.2f}",
         f"{result.p50_ms:.1f}",
         f"{result.p99_ms:.1f}",
         str(failures),
     )
 
 
+def _server_name(name: str) -> str:
+    return f"disclosure {name}" if name in MODES else name
+
+
 def render_http(header: str, load: LoadSettings, runs: list[DatabaseRun]) -> str:
-    """The printed report: one table per database."""
+    """The printed report: per database, one table and the goals."""
     lines = [
         header,
         f"load: autocannon on loopback, {load.connections} connections; per workload each "
-        f"server runs 2 × {load.half} s in the order on, off, off, on "
-        "(p50/p99: mean of its two runs)",
+        f"server runs 2 × {load.half} s, in order then reversed (on, off, peers…, off, on; "
+        "p50/p99: mean of its two runs; CPU: every process of the server, from /proc)",
         f"gateway: {load.setup.label}, "
-        f"{'compiled path for cached queries' if load.compiled_path else 'general executor only'}; "
-        "peer: GraphQL Yoga 5 + graphql-shield, one Node process, orders served from memory",
+        f"{'compiled path for cached queries' if load.compiled_path else 'general executor only'}",
+        *(f"peer {name}: {text}" for name, text in PEER_DESCRIPTIONS.items()),
+        "\"on ÷ row\": fieldgate's requests/s (disclosure on) over the row's",
     ]
     for run in runs:
         database = run.database
@@ -47,16 +67,36 @@ def render_http(header: str, load: LoadSettings, runs: list[DatabaseRun]) -> str
             else f"{database.backend} at {database.display_url}"
         )
         lines += ["", f"database: {where}", _line(_COLUMNS), _line(tuple("-" * w for w in _WIDTHS))]
-        for name, modes in run.results.items():
-            on, off = modes["on"], modes["off"]
-            ratio = _ratio(on, off)
-            shown = "n/a" if ratio is None else f"{ratio:.2f}×"
-            lines.append(_line((name, "disclosure on", *_cells(on), shown)))
-            lines.append(_line(("", "disclosure off", *_cells(off), "1.00×")))
-            if name == SUPPORT and run.peer is not None:
-                lines.append(_line(("", "yoga+shield", *_cells(run.peer), "")))
-        lines.append(_peer_line(run))
+        for workload, servers in run.results.items():
+            on = servers["on"]
+            for index, (name, result) in enumerate(servers.items()):
+                ratio = _ratio(on, result)
+                shown = "n/a" if ratio is None else f"{ratio:.2f}×"
+                first = workload if index == 0 else ""
+                lines.append(_line((first, _server_name(name), *_cells(result), shown)))
+        lines += _peer_lines(run)
+        lines += ["goals (fieldgate with disclosure on, against the peers, in this run):"]
+        lines += [outcome.line for outcome in outcomes(run.results)]
     return "\n".join(lines)
+
+
+def _peer_lines(run: DatabaseRun) -> list[str]:
+    lines = [f"peer {peer} skipped: {why}" for peer, why in run.peer_skipped.items()]
+    for workload, checks in run.peer_checks.items():
+        for peer, check in checks.items():
+            same = (
+                "same data as fieldgate"
+                if check.get("same_data")
+                else f"DATA DIFFERS from fieldgate in {check.get('differing_fields')}"
+            )
+            errors = (
+                "the same errors"
+                if check.get("same_errors")
+                else f"errors {check.get('fieldgate_errors')} (fieldgate) vs "
+                f"{check.get('peer_errors')} ({peer})"
+            )
+            lines.append(f"{workload}: {peer} answer: {same}, {errors}")
+    return lines
 
 
 def _ratio(first: LoadResult, second: LoadResult) -> float | None:
@@ -70,27 +110,6 @@ def _rounded(ratio: float | None) -> float | None:
     return None if ratio is None else round(ratio, 4)
 
 
-def _peer_line(run: DatabaseRun) -> str:
-    if run.peer_skipped is not None:
-        return f"peer skipped: {run.peer_skipped}"
-    support = run.results.get(SUPPORT)
-    if run.peer is None or support is None:
-        return "peer not run (the support workload was not selected)"
-    ratio = _ratio(support["on"], run.peer)
-    shown = "n/a" if ratio is None else f"{ratio:.2f}×"
-    check = run.peer_check or {}
-    same = (
-        "same data as fieldgate"
-        if check.get("same_data")
-        else f"DATA DIFFERS from fieldgate in {check.get('differing_fields')}"
-    )
-    return (
-        f"{SUPPORT}: fieldgate/peer req/s {shown}; peer answer: {same}; errors "
-        f"{check.get('fieldgate_errors')} (fieldgate, one per denied field) vs "
-        f"{check.get('peer_errors')} (graphql-shield, one per denied value)"
-    )
-
-
 def http_json(load: LoadSettings, runs: list[DatabaseRun]) -> dict[str, Any]:
     """The HTTP figures, JSON-ready."""
     return {
@@ -98,41 +117,38 @@ def http_json(load: LoadSettings, runs: list[DatabaseRun]) -> dict[str, Any]:
             "generator": "autocannon",
             "connections": load.connections,
             "duration_s": load.duration,
-            "order": "on, off, off, on: each run lasts duration_s / 2",
+            "order": "on, off, peers, then reversed: each run lasts duration_s / 2",
             "workers": load.workers,
             "server": load.setup.label,
             "server_setup": load.setup.as_json(),
             "compiled_path": load.compiled_path,
         },
+        "peers": PEER_DESCRIPTIONS,
         "databases": [_run_json(run) for run in runs],
     }
 
 
 def _run_json(run: DatabaseRun) -> dict[str, Any]:
     workloads = []
-    for name, modes in run.results.items():
-        on, off = modes["on"], modes["off"]
+    for name, servers in run.results.items():
+        on = servers["on"]
         workloads.append(
             {
                 "name": name,
-                "on": on.as_json(),
-                "off": off.as_json(),
-                "ratio_rps_on_off": _rounded(_ratio(on, off)),
+                "servers": {server: result.as_json() for server, result in servers.items()},
+                "ratio_rps_on_off": _rounded(_ratio(on, servers["off"])),
+                "ratio_rps_fieldgate_peer": {
+                    peer: _rounded(_ratio(on, result))
+                    for peer, result in servers.items()
+                    if peer not in MODES
+                },
+                "peer_checks": run.peer_checks.get(name, {}),
             }
         )
-    peer: dict[str, Any] = {"skipped": run.peer_skipped}
-    if run.peer is not None:
-        on = run.results[SUPPORT]["on"]
-        peer = {
-            "workload": SUPPORT,
-            "server": "GraphQL Yoga 5 + graphql-shield (Node)",
-            "result": run.peer.as_json(),
-            "ratio_rps_fieldgate_peer": _rounded(_ratio(on, run.peer)),
-            "check": run.peer_check,
-        }
     return {
         "backend": run.database.backend,
         "url": run.database.display_url,
         "workloads": workloads,
-        "peer": peer,
+        "peers_skipped": run.peer_skipped,
+        "goals": [outcome.as_json() for outcome in outcomes(run.results)],
     }

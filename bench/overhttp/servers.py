@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.checks import BenchAborted
+from bench.overhttp.cpu import PROC, process_stats
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
@@ -138,18 +139,9 @@ def _group_alive(group: int) -> bool:
         os.killpg(group, 0)
     except ProcessLookupError:
         return False
-    proc = Path("/proc")
-    if not proc.is_dir():
+    if not PROC.is_dir():
         return True
-    for stat in proc.glob("[0-9]*/stat"):
-        try:
-            # after the command's closing parenthesis: state, parent, process group
-            state, _, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
-        except (OSError, IndexError, ValueError):
-            continue  # ended while we looked
-        if int(pgrp) == group and state != "Z":
-            return True
-    return False
+    return any(s.group == group and s.state != "Z" for s in process_stats())
 
 
 def free_port() -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.workloads import orders_query
+from bench.workloads import SUPPORT_GRANTED_FIELDS, orders_query
 
 DEEP_QUERY = (
     "query Deep @purpose(name: CUSTOMER_SUPPORT) { tickets(first: 20) { edges { node { "
@@ -36,27 +36,60 @@ class Operation:
     every: int = 0
 
 
+JIT_PEER = "yoga+shield+jit"
+"""GraphQL Yoga + graphql-shield + graphql-jit, 2 processes, on fieldgate's SQLite file."""
+SHIELD_PEER = "yoga+shield"
+"""GraphQL Yoga + graphql-shield, one process, the support query's orders from memory."""
+
+
 @dataclass(frozen=True, slots=True)
 class HttpWorkload:
-    """A workload: its first operation, plus the ones mixed in (``every``)."""
+    """A workload: its first operation, plus the ones mixed in (``every``).
+
+    ``peers``: the peers that serve it too, measured in the same interleaved rounds;
+    ``unstable``: answer fields that differ between servers by nature (a new order's id
+    and number), left out when a peer's answer is compared with fieldgate's.
+    """
 
     name: str
     operations: tuple[Operation, ...]
+    peers: tuple[str, ...] = ()
+    unstable: frozenset[str] = frozenset()
 
     @property
     def subjects(self) -> frozenset[str]:
         return frozenset(o.subject for o in self.operations)
 
 
-SUPPORT = "support-100-orders"
+SUPPORT = "support-100-orders"  # every order field: three masked, four denied
+GRANTED = "support-100-granted"  # the fields granted to support: three masked, none denied
+SMALL = "small"
 HTTP_WORKLOADS: tuple[HttpWorkload, ...] = (
-    HttpWorkload(SUPPORT, (Operation(orders_query("Big", "CUSTOMER_SUPPORT"), "support1"),)),
+    HttpWorkload(
+        GRANTED,
+        (
+            Operation(
+                orders_query("Granted", "CUSTOMER_SUPPORT", SUPPORT_GRANTED_FIELDS), "support1"
+            ),
+        ),
+        peers=(JIT_PEER,),
+    ),
+    HttpWorkload(
+        SUPPORT,
+        (Operation(orders_query("Big", "CUSTOMER_SUPPORT"), "support1"),),
+        peers=(JIT_PEER, SHIELD_PEER),
+    ),
     HttpWorkload(
         "partner-100-orders", (Operation(orders_query("Delivery", "DELIVERY"), "sf-express"),)
     ),
-    HttpWorkload("small", (Operation(SMALL_QUERY, "alice"),)),
-    HttpWorkload("deep", (Operation(DEEP_QUERY, "support1"),)),
-    HttpWorkload("write", (Operation(PLACE_ORDER, "alice", writes=True),)),
+    HttpWorkload(SMALL, (Operation(SMALL_QUERY, "alice"),), peers=(JIT_PEER,)),
+    HttpWorkload("deep", (Operation(DEEP_QUERY, "support1"),), peers=(JIT_PEER,)),
+    HttpWorkload(
+        "write",
+        (Operation(PLACE_ORDER, "alice", writes=True),),
+        peers=(JIT_PEER,),
+        unstable=frozenset({"placeOrder.id", "placeOrder.orderNo"}),
+    ),
     HttpWorkload(
         "mixed-90-10",
         (

@@ -6,7 +6,7 @@ ids). It never carries a value: only coordinates, ids and codes, so the trail it
 no personal data beyond who touched whom.
 
 Events reach a sink (:class:`AuditSink`): the database chain in production
-(``audit_store.DatabaseAuditSink``), a list in tests (:class:`InMemoryAuditSink`). During
+(``audit_store.DatabaseAuditSink``), a list in tests (``tests/fakes.py``). During
 requests they pass through the bounded queue of ``audit_writer.AuditWriter``.
 
 Each operation's events, and whether its response may leave (fail closed), are the
@@ -117,21 +117,6 @@ class AuditRecorder(Protocol):
     """Where token issuance, consent and rights operations hand their events."""
 
     async def record(self, events: Sequence[AuditEvent]) -> None: ...
-
-
-class InMemoryAuditSink:
-    """A sink that keeps events in a list (tests; no chain)."""
-
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-
-    async def append(self, events: Sequence[AuditEvent]) -> None:
-        """Keep the batch."""
-        self.events.extend(events)
-
-    async def record(self, events: Sequence[AuditEvent]) -> None:
-        """Same as :meth:`append` (so the sink is also an :class:`AuditRecorder`)."""
-        await self.append(events)
 
 
 def now() -> datetime:

@@ -9,8 +9,6 @@ submitted best-effort (the writer counts those it cannot take as dropped).
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,16 +16,6 @@ from typing import Protocol
 
 from fieldgate.audit.events import Actor, AuditEvent, AuditKind, event_of, now
 from fieldgate.authz.decisions import Disclosure
-
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-
-
-def request_id_from(header: str | None) -> str:
-    """The request id: the caller's ``X-Request-ID`` when it is a plain token of up to 64
-    characters, else a new random one (an id is a correlation key, not free text)."""
-    if header is not None and _REQUEST_ID.fullmatch(header):
-        return header
-    return uuid.uuid4().hex
 
 
 @dataclass(frozen=True, slots=True)

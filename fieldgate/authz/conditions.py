@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fieldgate.authz.policy import RowCondition
+from fieldgate.authz.policy_rules import RowCondition
 from fieldgate.authz.principal import Principal
 
 SUBJECT_KEY = "_subject"

@@ -3,24 +3,21 @@ and children, whose data is SENSITIVE whatever its field's level.
 
 Gates are compiled once per request from the principal, the purpose and the request's
 Do-Not-Track signal; per row they need only the row's data subject and that subject's
-facts (active consents, age), which are loaded for a whole page in one batched query.
+facts (active consents, age), which the caller loads for a whole page at once
+(``fieldgate.resolvers.subjects``).
 A gate can only deny: it never widens what the plan decided.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-
-from sqlalchemy import and_, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fieldgate.authz.classification import Level
 from fieldgate.authz.decisions import DenialReason
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.authz.purposes import PurposeVocabulary
-from fieldgate.models.tables import consents, users
 
 CROSS_BORDER = "CROSS_BORDER"
 """The separate consent a user gives to transfers of their data outside mainland China."""
@@ -66,47 +63,25 @@ def subject_level(level: Level, facts: SubjectFacts) -> Level:
     return Level.SENSITIVE if facts.child and level is Level.PERSONAL else level
 
 
-# Users left-joined to their active consents: one row per (subject, active consent).
-_FACTS = (
-    select(users.c.id, users.c.birth_date, consents.c.purpose, consents.c.guardian_consent)
-    .select_from(
-        users.outerjoin(
-            consents,
-            and_(consents.c.user_id == users.c.id, consents.c.withdrawn_at.is_(None)),
-        )
+def facts_of(
+    birth_date: date | None, opt_ins: Iterable[tuple[str, bool]], today: date
+) -> SubjectFacts:
+    """One subject's facts on ``today`` from their birth date and active opt-ins, each a
+    purpose and whether a guardian's consent backs it (what a minor's consent needs)."""
+    age = age_on(birth_date, today)
+    asked: set[str] = set()
+    guarded: set[str] = set()
+    for purpose, guardian in opt_ins:
+        asked.add(purpose)
+        if guardian:
+            guarded.add(purpose)
+    minor = age is not None and age < ADULT_AGE
+    return SubjectFacts(
+        consents=frozenset(guarded if minor else asked),
+        asked=frozenset(asked),
+        minor=minor,
+        child=age is not None and age < CHILD_AGE,
     )
-    .where(users.c.id.in_(bindparam("subjects", expanding=True)))
-)
-
-
-async def load_subject_facts(
-    connection: AsyncConnection, subject_ids: Sequence[int], today: date
-) -> dict[int, SubjectFacts]:
-    """Facts of many subjects in one query (a statement built once, rows read as tuples:
-    this runs for every page that may disclose a PERSONAL value in FULL)."""
-    result = await connection.execute(_FACTS, {"subjects": list(subject_ids)})
-    asked: dict[int, set[str]] = {}
-    guarded: dict[int, set[str]] = {}
-    ages: dict[int, int | None] = {}
-    for subject, born, purpose, guardian in result:
-        if subject not in ages:
-            ages[subject] = age_on(born, today)
-            asked[subject] = set()
-            guarded[subject] = set()
-        if purpose is not None:
-            asked[subject].add(purpose)
-            if guardian:
-                guarded[subject].add(purpose)
-    facts = {}
-    for subject, age in ages.items():
-        minor = age is not None and age < ADULT_AGE
-        facts[subject] = SubjectFacts(
-            consents=frozenset(guarded[subject] if minor else asked[subject]),
-            asked=frozenset(asked[subject]),
-            minor=minor,
-            child=age is not None and age < CHILD_AGE,
-        )
-    return facts
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,10 @@ from enum import StrEnum
 
 from fieldgate.authz.classification import Classification, Level
 from fieldgate.authz.masking import MaskStrategy
-from fieldgate.authz.policy import Grant, Policy, RowCondition
-from fieldgate.authz.principal import Principal
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_rules import Grant, RowCondition
+from fieldgate.authz.principal import Principal, PrincipalKind
+from fieldgate.errors import PurposeNotAllowed
 
 RIGHTS = "RIGHTS"
 
@@ -169,3 +171,28 @@ def decide_field(
         key=lambda item: -_RANK[item[1].disclosure],
     )
     return FieldRule(coordinate, default, tuple(upgrades))
+
+
+def effective_purpose(
+    policy: Policy, principal: Principal, declared: str | None, *, check_declarable: bool = True
+) -> str | None:
+    """The purpose an operation of ``principal`` runs under: ``declared``, or when none is
+    declared a user's default, RIGHTS (the data subject's right of access).
+
+    An unknown purpose is ``PurposeNotAllowed``, and so is one the token or the roles may
+    not declare unless ``check_declarable`` is off (``policy explain`` shows what would be
+    decided and only notes that the gateway refuses such operations).
+    """
+    if declared is None:
+        return RIGHTS if principal.kind is PrincipalKind.USER else None
+    vocabulary = policy.vocabulary
+    if declared not in vocabulary.parents:
+        raise PurposeNotAllowed(f"unknown purpose {declared}", purpose=declared)
+    if not check_declarable:
+        return declared
+    token_allows = not principal.purposes or vocabulary.covers(principal.purposes, declared)
+    if not token_allows or not policy.may_declare(principal.roles, declared):
+        raise PurposeNotAllowed(
+            f"purpose {declared} is not allowed for this principal", purpose=declared
+        )
+    return declared

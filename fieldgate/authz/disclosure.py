@@ -10,19 +10,15 @@ The data subject's facts (consents, age) are loaded only for pages that need the
 the request's gates apply to, and pages that may disclose a PERSONAL value in FULL, since a
 child's (under 14) data is SENSITIVE whatever its field's level, and every FULL disclosure
 of it is audited like a SENSITIVE one. Pages resolved together (a relation under many
-parent rows) share one query.
+parent rows) share one query: ``load_facts`` batches them.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
-
-from graphql import GraphQLError
-from graphql.pyutils import Path
 
 from fieldgate.authz.conditions import SUBJECT_KEY, ConditionsOf
 from fieldgate.authz.consent import (
@@ -33,55 +29,17 @@ from fieldgate.authz.consent import (
     age_on,
     subjects_of,
 )
-from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome
+from fieldgate.authz.decisions import Disclosure, Outcome
+from fieldgate.authz.denials import Denial, Denials, ResponsePath, path_key
 from fieldgate.authz.marks import DisclosureMarks
-from fieldgate.authz.masking import MaskFunction, MaskStrategy
-from fieldgate.authz.plans import INDEX, PathKey, Plan, Producer
+from fieldgate.authz.plans import PathKey, Plan, Producer
+from fieldgate.authz.shapers import CoordinateKinds, MaskResolver, Shaper, shaper_for
 from fieldgate.errors import FieldgateError
 
 PRODUCER_KEY = "_producer"
 BORN_KEY = "_subject_born"
 """A hidden key: the row's data subject's birth date, selected with the row when only the
 subject's age (a child's data) matters, so that no second query is needed for it."""
-
-MaskResolver = Callable[[MaskStrategy], MaskFunction]
-
-
-def path_key(path: Path | None) -> PathKey:
-    """The response keys of a path, without list indices, root first."""
-    keys: list[str] = []
-    while path is not None:
-        if isinstance(path.key, str):
-            keys.append(path.key)
-        path = path.prev
-    keys.reverse()
-    return tuple(keys)
-
-
-@dataclass(slots=True)
-class _Denial:
-    coordinate: str
-    outcome: Outcome
-    first_path: list[str | int]
-    count: int = 0
-
-
-@dataclass(slots=True)
-class _Shaper:
-    """The per-producer work list, derived once per request from the plan."""
-
-    decrypted: list[str] = field(default_factory=list)
-    masked: list[tuple[str, MaskFunction, str]] = field(default_factory=list)
-    conditional: list[tuple[str, FieldRule]] = field(default_factory=list)
-    denied: list[tuple[str, Outcome]] = field(default_factory=list)
-    audited_full: list[str] = field(default_factory=list)
-    gated: list[tuple[str, str]] = field(default_factory=list)
-    # PERSONAL attributes FULL on every row: audited on a child's rows
-    child_full: list[tuple[str, str]] = field(default_factory=list)
-    # conditional rules whose FULL is audited: on SENSITIVE fields, or on a child's rows
-    watched: frozenset[str] = frozenset()
-    needs_facts: bool = False
-    relations: frozenset[str] = frozenset()
 
 
 Decrypt = Callable[[Any], Any]
@@ -126,17 +84,21 @@ class DisclosureContext:
         self.encrypted_coordinates = frozenset(encrypted)
         self.decrypt = decrypt
         self.personal_coordinates = frozenset(personal)
-        # PERSONAL level: SENSITIVE for a child's data
-        self.child_sensitive = self.personal_coordinates - self.sensitive_coordinates
+        self.kinds = CoordinateKinds(
+            relations=self.relation_coordinates,
+            sensitive=self.sensitive_coordinates,
+            encrypted=self.encrypted_coordinates,
+            personal=self.personal_coordinates,
+            # PERSONAL level: SENSITIVE for a child's data
+            child_sensitive=self.personal_coordinates - self.sensitive_coordinates,
+        )
         self.gates = gates if gates is not None and gates.active else None
         self.load_facts = load_facts
         self.facts: dict[int, SubjectFacts] = {}
         self.children: dict[int, bool] = {}  # from birth dates selected with the rows
         self.today = datetime.now(UTC).date()
-        self._wanted: set[int] = set()
-        self._loading: asyncio.Future[None] | None = None
-        self._shapers: dict[PathKey, _Shaper] = {}
-        self._denials: dict[tuple[PathKey, str, str | None], _Denial] = {}
+        self._shapers: dict[PathKey, Shaper] = {}
+        self._denials = Denials()
         self.masked_coordinates: set[str] = set()
         self.marks = DisclosureMarks()  # where each mask and denial applied
         self.audited: dict[tuple[str, Disclosure], set[int]] = {}
@@ -145,62 +107,28 @@ class DisclosureContext:
         """Ask no data subject anything: no gates, no child's data. Only when
         ``Services.subjects_asked`` is off, which only a benchmark does."""
         self.gates = None
-        self.child_sensitive = frozenset()
+        self.kinds = replace(self.kinds, child_sensitive=frozenset())
         self._shapers.clear()
 
     # -- shaping ------------------------------------------------------------------------
-    def producer(self, path: Path) -> Producer:
+    def producer(self, path: ResponsePath) -> Producer:
         """The producer for a resolver's ``info.path``; a missing one is a bug: fail closed."""
         producer = self.plan.producer(path_key(path))
         if producer is None:
             raise FieldgateError("the operation could not be planned")
         return producer
 
-    def _shaper(self, producer: Producer) -> _Shaper:
+    def _shaper(self, producer: Producer) -> Shaper:
         shaper = self._shapers.get(producer.key)
-        if shaper is not None:
-            return shaper
-        shaper = _Shaper()
-        relations = set()
-        watched = set()
-        child_sensitive = self.child_sensitive
-        for attribute, rule in producer.rules.items():
-            coordinate = rule.coordinate
-            if coordinate in self.encrypted_coordinates:
-                if self.decrypt is None:
-                    raise FieldgateError("encrypted fields cannot be read")
-                shaper.decrypted.append(attribute)
-            if coordinate in self.relation_coordinates:
-                relations.add(attribute)
-            elif not rule.is_static:
-                shaper.conditional.append((attribute, rule))
-                if coordinate in self.sensitive_coordinates or (
-                    coordinate in child_sensitive
-                    and any(o.disclosure is Disclosure.FULL for o in rule.possible())
-                ):
-                    watched.add(coordinate)
-                    shaper.needs_facts |= coordinate in child_sensitive
-            elif rule.default.disclosure is Disclosure.MASKED:
-                strategy = rule.default.strategy
-                assert strategy is not None
-                shaper.masked.append((attribute, self.masks(strategy), coordinate))
-            elif rule.default.disclosure is Disclosure.DENIED:
-                shaper.denied.append((attribute, rule.default))
-            elif coordinate in self.sensitive_coordinates:
-                shaper.audited_full.append(coordinate)
-            elif coordinate in child_sensitive:
-                shaper.child_full.append((attribute, coordinate))
-            if (
-                self.gates is not None
-                and coordinate in self.personal_coordinates
-                and coordinate not in self.relation_coordinates
-                and not (rule.is_static and rule.default.disclosure is Disclosure.DENIED)
-            ):
-                shaper.gated.append((attribute, coordinate))
-        shaper.relations = frozenset(relations)
-        shaper.watched = frozenset(watched)
-        shaper.needs_facts |= bool(shaper.gated or shaper.child_full)
-        self._shapers[producer.key] = shaper
+        if shaper is None:
+            shaper = shaper_for(
+                producer,
+                self.kinds,
+                self.masks,
+                gated=self.gates is not None,
+                can_decrypt=self.decrypt is not None,
+            )
+            self._shapers[producer.key] = shaper
         return shaper
 
     def _subjects(self, coordinate: str, disclosure: Disclosure) -> set[int]:
@@ -222,7 +150,9 @@ class DisclosureContext:
         shaper = self._shaper(producer)
         return shaper.needs_facts and not shaper.gated
 
-    async def disclose(self, path: Path, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    async def disclose(
+        self, path: ResponsePath, rows: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
         """Disclose ``rows`` produced at ``path``, loading their subjects' facts if needed."""
         shaper = self._shaper(self.producer(path))
         if rows and shaper.needs_facts:
@@ -249,32 +179,18 @@ class DisclosureContext:
         return sorted(unknown)
 
     async def _know(self, subjects: list[int]) -> None:
-        """Load the facts of ``subjects`` not known yet. Calls made together (the pages of a
-        relation under each parent row) join one batch: one query, never one per row."""
-        while True:
-            missing = [s for s in subjects if s not in self.facts]
-            if not missing:
-                return
-            if self.load_facts is None:
-                raise FieldgateError("subject facts cannot be loaded")
-            self._wanted.update(missing)
-            if self._loading is None:
-                self._loading = asyncio.ensure_future(self._load_wanted(self.load_facts))
-            # shielded: one caller cancelled does not cancel the batch the others wait for
-            await asyncio.shield(self._loading)
-
-    async def _load_wanted(self, load_facts: LoadFacts) -> None:
-        await asyncio.sleep(0)  # one turn of the loop: pages resolved together join in
-        wanted = sorted(self._wanted)
-        self._wanted.clear()
-        try:
-            loaded = await load_facts(wanted)
-        finally:
-            self._loading = None
-        for subject in wanted:  # a subject not found is known as such: fail closed
+        """Load the facts of ``subjects`` not known yet (``load_facts`` batches the calls
+        made together: one query, never one per row)."""
+        missing = [s for s in subjects if s not in self.facts]
+        if not missing:
+            return
+        if self.load_facts is None:
+            raise FieldgateError("subject facts cannot be loaded")
+        loaded = await self.load_facts(missing)
+        for subject in missing:  # a subject not found is known as such: fail closed
             self.facts[subject] = loaded.get(subject, UNKNOWN_SUBJECT)
 
-    def shape(self, path: Path, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def shape(self, path: ResponsePath, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Disclose ``rows`` produced at ``path`` (a resolver's ``info.path``)."""
         producer = self.producer(path)
         shaper = self._shaper(producer)
@@ -317,7 +233,8 @@ class DisclosureContext:
                             self.masked_coordinates.add(rule.coordinate)
                             marks.mark(path, producer, attribute, outcome, index)
                     else:
-                        self._deny(producer, path, index, attribute, outcome, 1)
+                        self._denials.of_attribute(producer, path, index, attribute, outcome, 1)
+                        marks.mark(path, producer, attribute, outcome, index)
                         self._note(rule.coordinate, Disclosure.DENIED, values)
             if gated or child_full or full:
                 subject = values.get(SUBJECT_KEY)
@@ -331,7 +248,8 @@ class DisclosureContext:
                         if reason is not None:
                             del values[attribute]
                             outcome = Outcome(Disclosure.DENIED, reason=reason, rule="data subject")
-                            self._deny(producer, path, index, attribute, outcome, 1)
+                            self._denials.of_attribute(producer, path, index, attribute, outcome, 1)
+                            marks.mark(path, producer, attribute, outcome, index)
                             self._note(coordinate, Disclosure.DENIED, values)
                             withheld.add(index)
                 # what the gates left of the FULL values: audited when SENSITIVE, and a
@@ -357,12 +275,15 @@ class DisclosureContext:
             for coordinate in shaper.audited_full:
                 self._subjects(coordinate, Disclosure.FULL).update(subjects)
             for attribute, outcome in shaper.denied:
-                self._deny(producer, path, 0, attribute, outcome, len(rows))
+                self._denials.of_attribute(producer, path, 0, attribute, outcome, len(rows))
+                marks.mark(path, producer, attribute, outcome, 0, len(rows))
                 coordinate = producer.rules[attribute].coordinate
                 self._subjects(coordinate, Disclosure.DENIED).update(subjects)
         return shaped
 
-    def relation_allowed(self, path: Path, parent: Mapping[str, Any], attribute: str) -> bool:
+    def relation_allowed(
+        self, path: ResponsePath, parent: Mapping[str, Any], attribute: str
+    ) -> bool:
         """Whether a relation field (``Order.items``) may be followed from this parent row."""
         producer: Producer | None = parent.get(PRODUCER_KEY)
         if producer is None:
@@ -372,70 +293,20 @@ class DisclosureContext:
             return False
         outcome = rule.default if rule.is_static else rule.outcome_for(self.conditions_of(parent))
         if outcome.disclosure is Disclosure.DENIED:
-            self._record(path, rule.coordinate, outcome, path.as_list(), 1)
+            self._denials.at(path, rule.coordinate, outcome)
+            self.marks.mark_at(path.as_list(), rule.coordinate, outcome)
             self._note(rule.coordinate, Disclosure.DENIED, parent)
             return False
         return True
-
-    def _deny(
-        self,
-        producer: Producer,
-        path: Path,
-        index: int,
-        attribute: str,
-        outcome: Outcome,
-        count: int,
-    ) -> None:
-        self.marks.mark(path, producer, attribute, outcome, index, count)
-        for selection in producer.selections:
-            if selection.attribute != attribute:
-                continue
-            key = (producer.key, selection.response_key, outcome.reason)
-            denial = self._denials.get(key)
-            if denial is None:
-                prefix = [index if part == INDEX else part for part in producer.row_prefix]
-                first = [*path.as_list(), *prefix, selection.response_key]
-                denial = _Denial(selection.coordinate, outcome, first)
-                self._denials[key] = denial
-            denial.count += count
-
-    def _record(
-        self, path: Path, coordinate: str, outcome: Outcome, first: list[str | int], count: int
-    ) -> None:
-        self.marks.mark_at(first, coordinate, outcome)
-        key = (path_key(path)[:-1], str(path.key), outcome.reason)
-        denial = self._denials.get(key)
-        if denial is None:
-            denial = _Denial(coordinate, outcome, first)
-            self._denials[key] = denial
-        denial.count += count
 
     # -- reporting ----------------------------------------------------------------------
     @property
     def denied(self) -> bool:
         return bool(self._denials)
 
-    def errors(self) -> list[GraphQLError]:
-        """One error per denied selection, at the first value it nulled."""
-        purpose = self.plan.purpose
-        errors = []
-        for denial in self._denials.values():
-            outcome = denial.outcome
-            errors.append(
-                GraphQLError(
-                    f"{denial.coordinate} is not disclosed"
-                    + (f" for purpose {purpose}" if purpose else " without a declared purpose"),
-                    path=denial.first_path,
-                    extensions={
-                        "code": outcome.code,
-                        "field": denial.coordinate,
-                        "purpose": purpose,
-                        "reason": outcome.reason.value if outcome.reason else None,
-                        "count": denial.count,
-                    },
-                )
-            )
-        return errors
+    def denials(self) -> list[Denial]:
+        """One record per denied selection, at the first value it nulled."""
+        return self._denials.records(self.plan.purpose)
 
     def summary(self) -> dict[str, Any]:
         """``extensions.disclosure``: the purpose, which coordinates were masked or denied,
@@ -443,6 +314,6 @@ class DisclosureContext:
         return {
             "purpose": self.plan.purpose,
             "masked": sorted(self.masked_coordinates),
-            "denied": sorted({d.coordinate for d in self._denials.values()}),
+            "denied": sorted(self._denials.coordinates()),
             "paths": self.marks.summary(),
         }

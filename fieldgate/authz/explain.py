@@ -14,47 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date
-
-from graphql import (
-    DirectiveNode,
-    DocumentNode,
-    FragmentDefinitionNode,
-    GraphQLError,
-    GraphQLSchema,
-    OperationDefinitionNode,
-    Visitor,
-    parse,
-    validate,
-    visit,
-)
-from graphql.language.visitor import REMOVE
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fieldgate.authz.classification import Catalog, Classification, Level
-from fieldgate.authz.consent import (
-    MAINLAND,
-    UNKNOWN_SUBJECT,
-    SubjectFacts,
-    compile_gates,
-    load_subject_facts,
-    subject_level,
-)
+from fieldgate.authz.consent import MAINLAND, SubjectFacts, compile_gates, subject_level
 from fieldgate.authz.decisions import (
-    RIGHTS,
     DenialReason,
     Disclosure,
     FieldRule,
     Outcome,
     decide_field,
+    effective_purpose,
 )
 from fieldgate.authz.masking import MaskStrategy
-from fieldgate.authz.plans import compile_plan
-from fieldgate.authz.policy import ANONYMOUS_ROLE, Policy, RowCondition
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_rules import ANONYMOUS_ROLE, RowCondition
 from fieldgate.authz.principal import Principal, PrincipalKind
-from fieldgate.errors import BadUserInput
-from fieldgate.models.tables import users
+from fieldgate.errors import BadUserInput, PurposeNotAllowed
 
 USER_ROLE = "user"
 PARTNER_ROLES = frozenset({"logistics", "payment", "merchant", "analytics"})
@@ -117,13 +92,14 @@ def synthetic_principal(policy: Policy, roles: Iterable[str]) -> Principal:
     return Principal(kind=kind, id=principal_id, name="explain", roles=held)
 
 
-def effective_purpose(policy: Policy, principal: Principal, purpose: str | None) -> str | None:
-    """``purpose`` checked against the vocabulary; a user's default is RIGHTS, as served."""
-    if purpose is None:
-        return RIGHTS if principal.kind is PrincipalKind.USER else None
-    if purpose not in policy.vocabulary.parents:
-        raise BadUserInput(f"unknown purpose {purpose}")
-    return purpose
+def explained_purpose(policy: Policy, principal: Principal, purpose: str | None) -> str | None:
+    """The purpose an explanation runs under (``effective_purpose``, as served, without the
+    check that the roles may declare it: the command notes that apart); an unknown purpose
+    is ``BadUserInput``."""
+    try:
+        return effective_purpose(policy, principal, purpose, check_declarable=False)
+    except PurposeNotAllowed as refused:
+        raise BadUserInput(refused.message) from None
 
 
 def explain(
@@ -133,14 +109,15 @@ def explain(
     purpose: str | None,
     coordinates: Iterable[str] | None = None,
 ) -> list[ExplainRow]:
-    """One row per coordinate (every classified one when ``coordinates`` is None), sorted.
+    """One row per coordinate (every classified one when ``coordinates`` is None, else those
+    an operation selects: ``fieldgate.schema.explain``), sorted.
 
     ``purpose`` is the one the operation would run under; None means none was declared,
     except for a user, whose operations default to RIGHTS. Unknown roles, purposes and
     coordinates are ``BadUserInput``.
     """
     principal = synthetic_principal(policy, roles)
-    purpose = effective_purpose(policy, principal, purpose)
+    purpose = explained_purpose(policy, principal, purpose)
     wanted = sorted(catalog.classifications if coordinates is None else set(coordinates))
     unknown = [c for c in wanted if c not in catalog.classifications]
     if unknown:
@@ -149,70 +126,6 @@ def explain(
         c: decide_field(catalog.classifications[c], principal, purpose, policy) for c in wanted
     }
     return _rows(catalog, principal.kind, rules)
-
-
-def explain_operation(
-    schema: GraphQLSchema,
-    catalog: Catalog,
-    policy: Policy,
-    roles: Iterable[str],
-    purpose: str | None,
-    operation: OperationDefinitionNode,
-    fragments: Mapping[str, FragmentDefinitionNode],
-) -> list[ExplainRow]:
-    """The rows of the coordinates ``operation`` selects, from the plan the gateway compiles."""
-    principal = synthetic_principal(policy, roles)
-    purpose = effective_purpose(policy, principal, purpose)
-
-    def decide(coordinate: str) -> FieldRule:
-        return decide_field(catalog.classifications[coordinate], principal, purpose, policy)
-
-    plan = compile_plan(
-        schema,
-        catalog,
-        operation,
-        fragments,
-        {},
-        purpose=purpose,
-        policy_version=policy.version,
-        decide=decide,
-    )
-    return _rows(catalog, principal.kind, plan.rules)
-
-
-def parse_operation(
-    schema: GraphQLSchema, source: str
-) -> tuple[OperationDefinitionNode, dict[str, FragmentDefinitionNode]]:
-    """The first operation of a GraphQL document and its fragments, validated.
-
-    ``@skip`` and ``@include`` are dropped: every field the operation may select is
-    explained, whatever its variables. Invalid documents are ``BadUserInput``.
-    """
-    try:
-        document = parse(source)
-    except GraphQLError as error:
-        raise BadUserInput(f"the query does not parse: {error.message}") from None
-    errors = validate(schema, document)
-    if errors:
-        raise BadUserInput("the query is invalid: " + "; ".join(e.message for e in errors))
-    document = visit(document, _Unconditional())
-    assert isinstance(document, DocumentNode)
-    operation = next(
-        (d for d in document.definitions if isinstance(d, OperationDefinitionNode)), None
-    )
-    if operation is None:
-        raise BadUserInput("the query holds no operation")
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    return operation, fragments
-
-
-class _Unconditional(Visitor):
-    """Removes ``@skip`` and ``@include`` so that conditional selections count as selected."""
-
-    def enter_directive(self, node: DirectiveNode, *_: object) -> object:
-        return REMOVE if node.name.value in ("skip", "include") else None
 
 
 def _rows(
@@ -280,25 +193,6 @@ class SubjectRow:
     audited: bool
 
 
-async def load_data_subject(connection: AsyncConnection, who: str, today: date) -> DataSubject:
-    """The user named ``who`` (a username, or else a user id) and their facts on ``today``."""
-    found = (
-        await connection.execute(
-            select(users.c.id, users.c.username).where(users.c.username == who)
-        )
-    ).first()
-    if found is None and who.isdigit():
-        found = (
-            await connection.execute(
-                select(users.c.id, users.c.username).where(users.c.id == int(who))
-            )
-        ).first()
-    if found is None:
-        raise BadUserInput(f"unknown data subject {who} (no user of that name or id)")
-    facts = await load_subject_facts(connection, [found.id], today)
-    return DataSubject(found.id, found.username, facts.get(found.id, UNKNOWN_SUBJECT))
-
-
 def explain_subject(
     catalog: Catalog,
     policy: Policy,
@@ -322,7 +216,7 @@ def explain_subject(
         principal = replace(principal, id=subject.id)  # a user reads only their own rows
     elif principal.kind is PrincipalKind.PARTNER:
         principal = replace(principal, partner_region=(partner_region or MAINLAND).upper())
-    purpose = effective_purpose(policy, principal, purpose)
+    purpose = explained_purpose(policy, principal, purpose)
     gates = compile_gates(principal, purpose, policy.vocabulary, do_not_track=do_not_track)
     rows_of_subject = _OWNER_ROWS if principal.kind is PrincipalKind.USER else _ANY_ROWS
     facts = subject.facts

@@ -9,18 +9,13 @@ are one entry, not 71, and the rows shown in full are the ones not listed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from fieldgate.authz.decisions import Disclosure, Outcome
+from fieldgate.authz.denials import ResponsePath
 from fieldgate.authz.plans import INDEX, Producer
 
 ROW = "*"  # stands for the row index in an entry's path
-
-
-class ResponsePath(Protocol):
-    """A resolver's place in the response (graphql-core's ``Path`` is one)."""
-
-    def as_list(self) -> list[str | int]: ...
 
 
 @dataclass(slots=True)

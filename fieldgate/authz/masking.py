@@ -35,11 +35,15 @@ Surrounding whitespace is ignored (PSEUDONYM hashes the value exactly as given).
 the visible parts named above are ever copied from the input: a value too short to hide
 anything is masked completely. The functions of :func:`mask_function` pass ``None``
 through unchanged.
+
+The strategies stay in one module, over 300 lines, because they are one concept: the
+table above is their specification, and each mask is a short function beside the others
+(the address patterns are most of the length). The PSEUDONYM token, keyed and with its
+own key rules, is :mod:`fieldgate.authz.pseudonyms`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from datetime import date, datetime
@@ -47,7 +51,8 @@ from enum import StrEnum
 from socket import AF_INET6, inet_pton
 from typing import Any, Final
 
-from fieldgate.errors import ConfigurationError, PolicyError
+from fieldgate.authz.pseudonyms import make_pseudonymizer
+from fieldgate.errors import PolicyError
 
 MaskFunction = Callable[[Any], Any]
 """What a plan stores per masked field: value in, masked value out (``None`` stays ``None``)."""
@@ -70,7 +75,6 @@ class MaskStrategy(StrEnum):
 
 REDACTED: Final = "***"
 DATE_SENTINEL: Final = "****-01-01"
-MIN_PSEUDONYM_KEY_BYTES: Final = 16
 
 # Only ASCII digits count: other digits (fullwidth, Arabic-Indic, ...) are dropped, never shown.
 _NON_DIGITS: Final = re.compile(r"[^0-9]+")
@@ -326,36 +330,6 @@ def mask_date_year(value: date | datetime | str) -> date | str:
     if separator is None:
         return f"{year}-01-01"
     return f"{year}-01-01{separator}00:00:00{offset or ''}"
-
-
-def make_pseudonymizer(key: bytes) -> Callable[[str], str]:
-    """Build the PSEUDONYM mask for ``key``: ``u_1001`` → ``p_`` + 20 hex characters.
-
-    The token is the first 80 bits of HMAC-SHA256(key, UTF-8 of the value): stable for
-    one key, different under another key, and irreversible without it. The key must
-    have at least 16 bytes (32 random bytes recommended); a shorter one raises
-    :class:`ConfigurationError` when the mask is built, not when it is used.
-    """
-    if len(key) < MIN_PSEUDONYM_KEY_BYTES:
-        raise ConfigurationError(
-            f"the pseudonym key must have at least {MIN_PSEUDONYM_KEY_BYTES} bytes"
-        )
-    # HMAC (RFC 2104) with the padded-key states hashed once: per value only two copies
-    # and two updates remain, about three times faster than hmac.digest per call.
-    block = hashlib.sha256().block_size
-    padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
-
-    def mask_pseudonym(value: str) -> str:
-        state = inner.copy()
-        # surrogatepass: any Python str has bytes to hash, so the mask never raises.
-        state.update(value.encode("utf-8", "surrogatepass"))
-        final = outer.copy()
-        final.update(state.digest())
-        return "p_" + final.digest()[:10].hex()
-
-    return mask_pseudonym
 
 
 def mask_redact(value: object) -> str:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from fieldgate.authz.classification import Catalog, Level
 from fieldgate.authz.decisions import Disclosure
 from fieldgate.authz.explain import ExplainRow, explain, principal_kind
-from fieldgate.authz.policy import ANONYMOUS_ROLE, Policy
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_rules import ANONYMOUS_ROLE
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.errors import BadUserInput
 

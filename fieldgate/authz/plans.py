@@ -1,6 +1,8 @@
 """Plans: the per-operation decision table, compiled once and cached.
 
-Compiling walks the operation's selections with the schema's types. Every field that
+A plan is data over field coordinates: the engine is handed what an operation selects
+(``Selected``: where it produces rows and which classified fields it selects on them, found
+by ``fieldgate.schema.planning``) and decides each coordinate once. Every place that
 produces rows (a row type, a list of rows, or a connection of rows) becomes a *producer*,
 keyed by its response path without list indices (``("orders", "edges", "node", "items")``),
 which is what a resolver finds in ``info.path``. A producer knows which fields of its rows
@@ -10,29 +12,12 @@ denies. Per value, disclosure is then a dictionary lookup and, when masked, one 
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import (
-    BooleanValueNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLObjectType,
-    GraphQLSchema,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-    VariableNode,
-    get_named_type,
-    is_list_type,
-    is_non_null_type,
-)
+from cachetools import LRUCache
 
-from fieldgate.authz.classification import Catalog
 from fieldgate.authz.decisions import Disclosure, FieldRule
 
 INDEX = -1
@@ -99,199 +84,39 @@ class Plan:
 Decide = Callable[[str], FieldRule]
 
 
-class _Compiler:
-    def __init__(
-        self,
-        schema: GraphQLSchema,
-        catalog: Catalog,
-        fragments: Mapping[str, FragmentDefinitionNode],
-        variables: Mapping[str, Any],
-        decide: Decide,
-    ) -> None:
-        self.schema = schema
-        self.catalog = catalog
-        self.fragments = fragments
-        self.variables = variables
-        self.decide = decide
-        self.rules: dict[str, FieldRule] = {}
-        self.producers: dict[PathKey, Producer] = {}
+@dataclass(frozen=True, slots=True)
+class RowsAt:
+    """A place of the response where the operation produces rows of ``type_name``."""
 
-    def rule(self, coordinate: str) -> FieldRule:
-        if coordinate not in self.rules:
-            self.rules[coordinate] = self.decide(coordinate)
-        return self.rules[coordinate]
+    key: PathKey
+    type_name: str
+    row_prefix: tuple[str | int, ...]
 
-    def included(self, node: FieldNode | InlineFragmentNode | FragmentSpreadNode) -> bool:
-        """Apply ``@skip``/``@include`` with the request's variables."""
-        for directive in node.directives or ():
-            name = directive.name.value
-            if name not in ("skip", "include"):
-                continue
-            condition = next(
-                (a.value for a in directive.arguments or () if a.name.value == "if"), None
-            )
-            if isinstance(condition, BooleanValueNode):
-                value = condition.value
-            elif isinstance(condition, VariableNode):
-                value = bool(self.variables.get(condition.name.value))
-            else:
-                continue
-            if value is (name == "skip"):
-                return False
-        return True
 
-    def walk(
-        self,
-        selection_set: SelectionSetNode,
-        parent: GraphQLObjectType,
-        path: PathKey,
-        producer: Producer | None,
-        visited: frozenset[str] = frozenset(),
-    ) -> None:
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                if self.included(selection):
-                    self.visit_field(selection, parent, path, producer, visited)
-            elif isinstance(selection, InlineFragmentNode):
-                if self.included(selection):
-                    self.walk(selection.selection_set, parent, path, producer, visited)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is not None and name not in visited and self.included(selection):
-                    self.walk(fragment.selection_set, parent, path, producer, visited | {name})
+@dataclass(frozen=True, slots=True)
+class Selected:
+    """What one operation selects, as the engine needs it: every place it produces rows,
+    and every classified field it selects on those rows (with the producer's key), in the
+    order of the document."""
 
-    def visit_field(
-        self,
-        node: FieldNode,
-        parent: GraphQLObjectType,
-        path: PathKey,
-        producer: Producer | None,
-        visited: frozenset[str],
-    ) -> None:
-        name = node.name.value
-        if name.startswith("__"):
-            return
-        definition = parent.fields.get(name)
-        if definition is None:  # validation already refused unknown fields
-            return
-        response_key = node.alias.value if node.alias else name
-        here = (*path, response_key)
-        coordinate = f"{parent.name}.{name}"
-        if producer is not None and parent.name in self.catalog.row_types:
-            classification = self.catalog.classifications[coordinate]
-            producer.rules[classification.attribute] = self.rule(coordinate)
-            producer.selections.append(
-                Selection(response_key, coordinate, classification.attribute)
-            )
-        if node.selection_set is None:
-            return
-        named = get_named_type(definition.type)
-        if not isinstance(named, GraphQLObjectType):
-            return
-        if named.name in self.catalog.row_types:
-            inner = (
-                definition.type.of_type if is_non_null_type(definition.type) else definition.type
-            )
-            prefix: tuple[str | int, ...] = (INDEX,) if is_list_type(inner) else ()
-            child = self.producers.setdefault(here, Producer(here, named.name, prefix))
-            self.walk(node.selection_set, named, here, child, visited)
-        elif named.name in self.catalog.connections:
-            node_type = self.schema.get_type(self.catalog.connections[named.name])
-            assert isinstance(node_type, GraphQLObjectType)
-            self.walk_connection(node.selection_set, named, here, node_type, visited)
-        else:
-            self.walk(node.selection_set, named, here, None, visited)
-
-    def walk_connection(
-        self,
-        selection_set: SelectionSetNode,
-        connection: GraphQLObjectType,
-        path: PathKey,
-        node_type: GraphQLObjectType,
-        visited: frozenset[str],
-    ) -> None:
-        """Find ``edges { node { … } }`` under a connection field, through fragments too.
-
-        Aliased ``edges``/``node`` selections feed the same producer: the rows are the same,
-        only the place of the first row in the response (``row_prefix``) follows the first.
-        """
-        producer: Producer | None = self.producers.get(path)
-        for edges_path, edges_node, edge_type in self.fields_named(
-            selection_set, connection, path, "edges", visited
-        ):
-            for node_path, node_node, _ in self.fields_named(
-                edges_node, edge_type, edges_path, "node", visited
-            ):
-                if producer is None:
-                    prefix = (edges_path[-1], INDEX, node_path[-1])
-                    producer = Producer(path, node_type.name, prefix)
-                    self.producers[path] = producer
-                self.walk(node_node, node_type, node_path, producer, visited)
-
-    def fields_named(
-        self,
-        selection_set: SelectionSetNode,
-        parent: GraphQLObjectType,
-        path: PathKey,
-        wanted: str,
-        visited: frozenset[str],
-    ) -> list[tuple[PathKey, SelectionSetNode, GraphQLObjectType]]:
-        found: list[tuple[PathKey, SelectionSetNode, GraphQLObjectType]] = []
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                if (
-                    selection.name.value == wanted
-                    and selection.selection_set
-                    and self.included(selection)
-                ):
-                    key = selection.alias.value if selection.alias else wanted
-                    named = get_named_type(parent.fields[wanted].type)
-                    assert isinstance(named, GraphQLObjectType)
-                    found.append(((*path, key), selection.selection_set, named))
-            elif isinstance(selection, InlineFragmentNode):
-                if self.included(selection):
-                    found.extend(
-                        self.fields_named(selection.selection_set, parent, path, wanted, visited)
-                    )
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is not None and name not in visited and self.included(selection):
-                    found.extend(
-                        self.fields_named(
-                            fragment.selection_set, parent, path, wanted, visited | {name}
-                        )
-                    )
-        return found
+    rows: tuple[RowsAt, ...]
+    fields: tuple[tuple[PathKey, Selection], ...]
 
 
 def compile_plan(
-    schema: GraphQLSchema,
-    catalog: Catalog,
-    operation: OperationDefinitionNode,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    variables: Mapping[str, Any],
-    *,
-    purpose: str | None,
-    policy_version: str,
-    decide: Decide,
+    selected: Selected, *, purpose: str | None, policy_version: str, decide: Decide
 ) -> Plan:
-    """Walk the operation once and decide every classified coordinate it selects."""
-    root = schema.get_root_type(operation.operation)
-    assert root is not None
-    compiler = _Compiler(schema, catalog, fragments, variables, decide)
-    compiler.walk(operation.selection_set, root, (), None)
-    return Plan(
-        purpose=purpose,
-        policy_version=policy_version,
-        producers=compiler.producers,
-        rules=compiler.rules,
-    )
-
-
-def document_hash(query: str) -> str:
-    return hashlib.sha256(query.encode("utf-8")).hexdigest()
+    """Decide every coordinate ``selected`` names, once, and lay the rules out by producer."""
+    producers = {at.key: Producer(at.key, at.type_name, at.row_prefix) for at in selected.rows}
+    rules: dict[str, FieldRule] = {}
+    for key, selection in selected.fields:
+        rule = rules.get(selection.coordinate)
+        if rule is None:
+            rule = rules[selection.coordinate] = decide(selection.coordinate)
+        producer = producers[key]
+        producer.rules[selection.attribute] = rule
+        producer.selections.append(selection)
+    return Plan(purpose=purpose, policy_version=policy_version, producers=producers, rules=rules)
 
 
 @dataclass(slots=True)
@@ -304,6 +129,21 @@ class CompiledCounts:
     unsupported: int = 0
 
 
+@dataclass(slots=True)
+class CompiledRequest:
+    """What a query whose plan is cached hands the compiled path (``fieldgate.schema.compiled``).
+
+    ``store`` is the plan's own slot for its compiled operation (``Plan.compiled``: ``None``
+    once found unsupported); ``restart`` gives the request a fresh disclosure context and
+    loaders before the general executor answers instead; ``counts`` gathers runs and
+    fallbacks.
+    """
+
+    store: dict[str, Any]
+    restart: Callable[[], None]
+    counts: CompiledCounts
+
+
 class PlanCache:
     """A bounded least-recently-used cache of plans, with hit and miss counters."""
 
@@ -312,7 +152,7 @@ class PlanCache:
         self.hits = 0
         self.misses = 0
         self.compiled = CompiledCounts()
-        self._plans: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
+        self._plans: LRUCache[tuple[Any, ...], Plan] = LRUCache(maxsize=size)
 
     def get(self, key: tuple[Any, ...]) -> Plan | None:
         plan = self._plans.get(key)
@@ -320,14 +160,10 @@ class PlanCache:
             self.misses += 1
             return None
         self.hits += 1
-        self._plans.move_to_end(key)
         return plan
 
     def put(self, key: tuple[Any, ...], plan: Plan) -> None:
         self._plans[key] = plan
-        self._plans.move_to_end(key)
-        while len(self._plans) > self.size:
-            self._plans.popitem(last=False)
 
     def clear(self) -> None:
         self._plans.clear()

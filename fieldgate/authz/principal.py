@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from starlette.authentication import BaseUser
-
 
 class PrincipalKind(StrEnum):
     USER = "user"
@@ -16,7 +14,7 @@ class PrincipalKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Principal(BaseUser):
+class Principal:
     """A verified caller. ``roles`` are casbin subjects; ``scopes`` and ``purposes`` narrow.
 
     ``scopes`` empty means "no narrowing" (the policy alone decides); ``purposes`` empty
@@ -37,10 +35,6 @@ class Principal(BaseUser):
     @property
     def is_authenticated(self) -> bool:
         return self.kind is not PrincipalKind.ANONYMOUS
-
-    @property
-    def display_name(self) -> str:
-        return self.name
 
     @property
     def identity(self) -> str:

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from cachetools import LRUCache
 
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome, decide_field
 from fieldgate.authz.plans import Plan
-from fieldgate.authz.policy import Policy, RowCondition
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_rules import RowCondition
 from fieldgate.authz.principal import Principal
 
 log = structlog.get_logger("fieldgate.shadow")
@@ -84,7 +86,9 @@ class ShadowPolicy:
         self.cache_size = cache_size
         self.counts: Counter[ShadowDifference] = Counter()
         self.operations = 0
-        self._by_plan: OrderedDict[tuple[Any, ...], tuple[ShadowDifference, ...]] = OrderedDict()
+        self._by_plan: LRUCache[tuple[Any, ...], tuple[ShadowDifference, ...]] = LRUCache(
+            maxsize=cache_size
+        )
 
     def observe(
         self,
@@ -99,10 +103,6 @@ class ShadowPolicy:
         if found is None:
             found = self._compare(plan, principal, purpose, catalog)
             self._by_plan[plan_key] = found
-            while len(self._by_plan) > self.cache_size:
-                self._by_plan.popitem(last=False)
-        else:
-            self._by_plan.move_to_end(plan_key)
         self.operations += 1
         for difference in found:
             self.counts[difference] += 1

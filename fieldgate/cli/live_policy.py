@@ -17,7 +17,7 @@ def live_rules(settings: Settings) -> list[str] | None:
     """The database's rule lines with ``POLICY_SOURCE=database``; None: the folder's."""
     if settings.policy_source != "database":
         return None
-    from fieldgate.policy_store.offline import export_rules
+    from fieldgate.cli.policy_offline import export_rules
 
     # an empty table is filled from the folder by the first instance that starts
     return asyncio.run(export_rules(settings)) or None
@@ -25,7 +25,7 @@ def live_rules(settings: Settings) -> list[str] | None:
 
 def live_policy(settings: Settings, vocabulary: PurposeVocabulary) -> Policy:
     """The rules in force with the folder's model and purposes."""
-    from fieldgate.authz.policy import load_policy
+    from fieldgate.authz.policy_loading import load_policy
     from fieldgate.policy_store.watch import PolicySource
 
     lines = live_rules(settings)

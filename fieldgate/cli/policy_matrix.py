@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from fieldgate.cli import fail, policy_app
 from fieldgate.cli.live_policy import live_policy
+from fieldgate.cli.output import fail
 from fieldgate.settings import Settings
 
 
@@ -18,7 +18,6 @@ class MatrixFormat(StrEnum):
     HTML = "html"
 
 
-@policy_app.command("matrix")
 def policy_matrix_command(
     output_format: Annotated[
         MatrixFormat, typer.Option("--format", help="csv (one line per cell) or html")
@@ -41,7 +40,7 @@ def policy_matrix_command(
     """Print the policy as fields × roles × purposes: FULL, MASKED or DENIED per cell with
     the rule that decided, own-row and assigned-row variants, and each role's row scopes."""
     from fieldgate.authz.matrix import matrix_csv, policy_matrix
-    from fieldgate.authz.policy import load_policy
+    from fieldgate.authz.policy_loading import load_policy
     from fieldgate.authz.purposes import load_purposes
     from fieldgate.errors import BadUserInput, PolicyError, SchemaMisdeclared
     from fieldgate.http.policy_grid import grid_page

@@ -3,10 +3,7 @@
 A sealed value is text: ``enc:v1:<key id>:<base64url(nonce + ciphertext)>``; the key id is
 also the associated data, so a value cannot be moved under another key's name. Keys live
 in one JSON file (``FIELDGATE_DATA_KEY_FILE``, in development generated under
-``<key_dir>/data-keys.json``)::
-
-    {"active": KID, "keys": {KID: base64 32 bytes, ...}, "index_key": base64 32 bytes,
-     "retired": [KID, ...]}
+``<key_dir>/data-keys.json``; its format is :mod:`fieldgate.crypto.data_keys`).
 
 Every key in ``keys`` opens values; only ``active`` seals new ones. A running process
 re-reads the file when it meets a key id it does not know, and before sealing when the
@@ -22,73 +19,36 @@ import contextlib
 import fcntl
 import hashlib
 import hmac
-import json
 import os
-import re
 import secrets
-import tempfile
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from fieldgate.crypto.key_files import create_private_file
+from fieldgate.crypto.data_keys import (
+    KEY_BYTES,
+    KEY_ID,
+    DataKeys,
+    create_key_file,
+    data_key_path,
+    file_signature,
+    fresh_keys,
+    new_key_id,
+    read_keys,
+    write_keys,
+)
 from fieldgate.errors import ConfigurationError, DecryptionFailed
 from fieldgate.settings import Settings
 
 log = structlog.get_logger("fieldgate.keyring")
 
-DEVELOPMENT_KEY_NAME = "data-keys.json"
 PREFIX = "enc:v1:"
-KEY_BYTES = 32
 NONCE_BYTES = 12
-KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 _BYTES_PREFIX = PREFIX.encode("ascii")
-
-
-@dataclass(frozen=True)
-class _Keys:
-    """One consistent reading of the key file (replaced whole, never mutated).
-
-    Key material is left out of ``repr``, so that no traceback or log line can show it.
-    """
-
-    active: str
-    keys: Mapping[str, bytes] = field(repr=False)
-    index_key: bytes = field(repr=False)
-    retired: tuple[str, ...] = ()
-    signature: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) of the file read
-    # key id -> (cipher, associated data): built once, not per value
-    ciphers: Mapping[str, tuple[AESGCM, bytes]] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        ciphers = {kid: (AESGCM(key), kid.encode("ascii")) for kid, key in self.keys.items()}
-        object.__setattr__(self, "ciphers", ciphers)
-
-    def document(self) -> dict[str, Any]:
-        return {
-            "active": self.active,
-            "keys": {kid: _b64(key) for kid, key in self.keys.items()},
-            "index_key": _b64(self.index_key),
-            "retired": list(self.retired),
-        }
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def new_key_id(taken: set[str] | frozenset[str] = frozenset()) -> str:
-    """A fresh random key id (8 hex digits) not in ``taken``."""
-    while True:
-        kid = secrets.token_hex(4)
-        if kid not in taken:
-            return kid
 
 
 class Keyring:
@@ -99,7 +59,7 @@ class Keyring:
     keys are swapped as one immutable snapshot.
     """
 
-    def __init__(self, keys: _Keys, path: Path | None = None) -> None:
+    def __init__(self, keys: DataKeys, path: Path | None = None) -> None:
         self._keys = keys
         self.path = path
 
@@ -107,12 +67,12 @@ class Keyring:
     @classmethod
     def generate(cls) -> Keyring:
         """A keyring with one fresh data key and a fresh index key, kept in memory only."""
-        return cls(_fresh_keys())
+        return cls(fresh_keys())
 
     @classmethod
     def load(cls, path: Path) -> Keyring:
         """The keyring of a key file; ``ConfigurationError`` naming the file when unusable."""
-        return cls(_read_keys(path), path)
+        return cls(read_keys(path), path)
 
     # -- what it holds ------------------------------------------------------------------
     @property
@@ -191,14 +151,14 @@ class Keyring:
     def reload(self) -> None:
         """Re-read the key file (no-op for an in-memory keyring)."""
         if self.path is not None:
-            self._keys = _read_keys(self.path)
+            self._keys = read_keys(self.path)
 
     def refresh(self) -> bool:
         """Re-read the key file if it changed since it was read; whether it did."""
         if self.path is None:
             return False
         try:
-            signature = _signature(self.path)
+            signature = file_signature(self.path)
         except OSError:
             return False  # keep the keys in memory; reading the file would fail the same way
         if signature == self._keys.signature:
@@ -220,7 +180,7 @@ class Keyring:
         with self._updating() as keys:
             kid = new_key_id(set(keys.keys) | set(keys.retired))
             material = {**keys.keys, kid: AESGCM.generate_key(KEY_BYTES * 8)}
-            self._store(_Keys(kid, material, keys.index_key, keys.retired))
+            self._store(DataKeys(kid, material, keys.index_key, keys.retired))
         return kid
 
     def retire(self, kid: str) -> None:
@@ -235,10 +195,10 @@ class Keyring:
             if kid not in keys.keys:
                 raise ValueError("no such key")
             remaining = {k: v for k, v in keys.keys.items() if k != kid}
-            self._store(_Keys(keys.active, remaining, keys.index_key, (*keys.retired, kid)))
+            self._store(DataKeys(keys.active, remaining, keys.index_key, (*keys.retired, kid)))
 
     @contextlib.contextmanager
-    def _updating(self) -> Iterator[_Keys]:
+    def _updating(self) -> Iterator[DataKeys]:
         if self.path is None:
             yield self._keys
             return
@@ -249,17 +209,17 @@ class Keyring:
             raise ConfigurationError(f"cannot lock data key file {self.path}") from None
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
-            self._keys = _read_keys(self.path)
+            self._keys = read_keys(self.path)
             yield self._keys
         finally:
             os.close(descriptor)  # closing releases the lock
 
-    def _store(self, keys: _Keys) -> None:
+    def _store(self, keys: DataKeys) -> None:
         if self.path is None:
             self._keys = keys
             return
-        _write_atomically(self.path, keys)
-        self._keys = _read_keys(self.path)
+        write_keys(self.path, keys)
+        self._keys = read_keys(self.path)
 
     # -- internals ----------------------------------------------------------------------
     def _seal(self, plaintext: bytes) -> str:
@@ -305,97 +265,6 @@ def _split(token: str) -> tuple[str, bytes]:
     return kid, raw
 
 
-def _fresh_keys() -> _Keys:
-    kid = new_key_id()
-    return _Keys(kid, {kid: AESGCM.generate_key(KEY_BYTES * 8)}, secrets.token_bytes(KEY_BYTES), ())
-
-
-def _signature(path: Path) -> tuple[int, int, int]:
-    status = path.stat()
-    return (status.st_ino, status.st_size, status.st_mtime_ns)
-
-
-def _decode_key(value: object) -> bytes:
-    if not isinstance(value, str):
-        raise ValueError
-    key = base64.b64decode(value, validate=True)
-    if len(key) != KEY_BYTES:
-        raise ValueError
-    return key
-
-
-def _read_keys(path: Path) -> _Keys:
-    """Parse a key file; the errors name the file and the problem, never its content."""
-    try:
-        with path.open("rb") as handle:
-            status = os.fstat(handle.fileno())
-            data = handle.read()
-    except FileNotFoundError:
-        raise ConfigurationError(f"data key file {path} does not exist") from None
-    except OSError:
-        raise ConfigurationError(f"data key file {path} cannot be read") from None
-    invalid = ConfigurationError(
-        f"data key file {path} is not a valid key file"
-        ' ({"active", "keys", "index_key", "retired"} with 32-byte base64 keys)'
-    )
-    try:
-        document = json.loads(data)
-        if not isinstance(document, dict):
-            raise ValueError
-        raw_keys = document["keys"]
-        if not isinstance(raw_keys, dict) or not raw_keys:
-            raise ValueError
-        keys = {str(kid): _decode_key(value) for kid, value in raw_keys.items()}
-        active = document["active"]
-        retired = document.get("retired", [])
-        if not isinstance(retired, list) or not all(isinstance(r, str) for r in retired):
-            raise ValueError
-        index_key = _decode_key(document["index_key"])
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise invalid from None
-    if active not in keys or not all(KEY_ID.fullmatch(kid) for kid in [*keys, *retired]):
-        raise invalid
-    signature = (status.st_ino, status.st_size, status.st_mtime_ns)
-    return _Keys(active, keys, index_key, tuple(retired), signature)
-
-
-def _write_atomically(path: Path, keys: _Keys) -> None:
-    """Replace ``path`` with ``keys``: a private temporary file, synced, renamed into place."""
-    content = json.dumps(keys.document(), indent=2).encode("ascii") + b"\n"
-    try:
-        descriptor, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=".data-keys-", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                os.fchmod(handle.fileno(), 0o600)
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-    except OSError:
-        raise ConfigurationError(f"cannot write data key file {path}") from None
-
-
-def _create_key_file(path: Path) -> None:
-    """Write a fresh key file at ``path``, keeping one another process wrote first."""
-    content = json.dumps(_fresh_keys().document(), indent=2).encode("ascii") + b"\n"
-    create_private_file(path, content, what="data key file")
-
-
-def data_key_path(settings: Settings) -> Path | None:
-    """Where this deployment's data keys are: the configured file, or the development one."""
-    if settings.data_key_file is not None:
-        return settings.data_key_file
-    if settings.is_production:
-        return None
-    return settings.key_dir / DEVELOPMENT_KEY_NAME
-
-
 def load_keyring(settings: Settings) -> Keyring:
     """The data keyring of this deployment.
 
@@ -408,5 +277,5 @@ def load_keyring(settings: Settings) -> Keyring:
     if path is None:
         raise ConfigurationError("FIELDGATE_DATA_KEY_FILE is required in production")
     if settings.data_key_file is None and not path.exists():
-        _create_key_file(path)
+        create_key_file(path)
     return Keyring.load(path)

@@ -7,18 +7,18 @@ at most :data:`ALLOW_LIST_TTL` seconds.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cachetools import LRUCache
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from fieldgate.authz.digest import document_hash
 from fieldgate.errors import BadUserInput, NotFound
 from fieldgate.models.tables import partner_documents as partner_documents_table
 from fieldgate.models.tables import partners as partners_table
@@ -40,11 +40,6 @@ class RegisteredDocument:
     partners: tuple[str, ...]
 
 
-def sha256_of(document: str) -> str:
-    """The address of a document: the lowercase hex SHA-256 of its UTF-8 text."""
-    return hashlib.sha256(document.encode("utf-8")).hexdigest()
-
-
 async def register_document(
     engine: AsyncEngine,
     document: str,
@@ -64,7 +59,7 @@ async def register_document(
         raise BadUserInput("the document is too long", argument="document")
     if name is not None and len(name) > 128:
         raise BadUserInput("name is longer than 128 characters", argument="name")
-    digest = sha256_of(document)
+    digest = document_hash(document)
     async with engine.begin() as conn:
         partner_ids = await _partner_ids(conn, partners)
         await _insert_document(conn, digest, document, name, created_by)
@@ -172,14 +167,12 @@ class DocumentTexts:
 
     def __init__(self, engine: AsyncEngine, *, capacity: int = 1024) -> None:
         self._engine = engine
-        self._capacity = capacity
-        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._texts: LRUCache[str, str] = LRUCache(maxsize=capacity)
 
     async def get(self, digest: str) -> str | None:
         """The text of ``digest`` or None; misses are not kept (it may be stored later)."""
         text = self._texts.get(digest)
         if text is not None:
-            self._texts.move_to_end(digest)
             return text
         text = await find_document(self._engine, digest)
         if text is not None:
@@ -189,9 +182,6 @@ class DocumentTexts:
     def keep(self, digest: str, text: str) -> None:
         """Remember a text known to be stored under ``digest``."""
         self._texts[digest] = text
-        self._texts.move_to_end(digest)
-        while len(self._texts) > self._capacity:
-            self._texts.popitem(last=False)
 
 
 async def _insert_document(

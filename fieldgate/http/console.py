@@ -24,15 +24,17 @@ from starlette.responses import (
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from fieldgate.authz.explain import explain_operation, parse_operation
 from fieldgate.authz.matrix import PolicyMatrix, matrix_csv, policy_matrix
-from fieldgate.authz.policy import MANAGE_ACT, POLICY_OBJECT, Policy
-from fieldgate.authz.principal import ANONYMOUS, Principal, PrincipalKind
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_rules import MANAGE_ACT, POLICY_OBJECT
+from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.demo.accounts import PARTNERS, STAFF_ROLES
 from fieldgate.errors import FieldgateError
+from fieldgate.http.auth import principal_of
 from fieldgate.http.policy_grid import grid_html
 from fieldgate.identity.issuance import issue_for_subject
 from fieldgate.resolvers.context import Services
+from fieldgate.schema.explain import explain_operation, parse_operation
 from fieldgate.schema.extensions import declared_purpose
 from fieldgate.schema.visibility import candidate_purposes
 
@@ -44,7 +46,7 @@ NO_STORE = {"cache-control": "no-store"}  # every answer of the API is the calle
 
 
 def _principal(request: Request) -> Principal:
-    return request.user if isinstance(request.user, Principal) else ANONYMOUS
+    return principal_of(request.scope)
 
 
 def _refused(code: str, message: str, status: int) -> JSONResponse:
@@ -132,7 +134,7 @@ class Console:
         if not isinstance(source, str) or not (purpose is None or isinstance(purpose, str)):
             return _refused("BAD_REQUEST", "send JSON: {query, purpose}", 400)
         services = self.services
-        schema = services.schema._schema  # type: ignore[attr-defined]
+        schema = services.schema._schema
         try:
             operation, fragments = parse_operation(schema, source)
             purpose = purpose or declared_purpose(operation, body.get("variables"))
@@ -176,7 +178,7 @@ class Console:
             return _refused("UNAUTHENTICATED", "sign in to read the policy", 401)
         if not may_read_policy(policy, principal):
             return _refused("FORBIDDEN", "the policy does not let this principal read it", 403)
-        shadow = getattr(self.services, "shadow", None)
+        shadow = self.services.live.shadow
         candidate: Policy | None = None if shadow is None else shadow.candidate
         key = (policy.version, None if candidate is None else candidate.version)
         matrix = self._grids.get(key)

@@ -10,13 +10,11 @@ escapes the application (for example while a token's revocation is checked) beco
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
 import structlog
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -25,24 +23,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldgate.authz.decisions import Disclosure
 from fieldgate.authz.disclosure import DisclosureContext
-from fieldgate.authz.principal import Principal
-from fieldgate.http.faults import database_fault, unavailable_response
+from fieldgate.errors import FieldgateError
+from fieldgate.http.auth import AuthenticatedUser
+from fieldgate.http.envelope import error_response
+from fieldgate.http.faults import unavailable_response
+from fieldgate.http.media import JSON
+from fieldgate.infra.faults import database_fault
 from fieldgate.observability.metrics import Metrics
+from fieldgate.observability.request_id import request_id_of
 from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.outcomes import DatabaseFaulted
 
 REQUEST_ID_HEADER = "x-request-id"
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _STATE_ID = "request_id"
 _STATE_CONTEXTS = "graphql_contexts"
 
 log = structlog.get_logger("fieldgate.request")
-
-
-def request_id_of(header: str | None) -> str:
-    """The caller's id when it is at most 64 of ``[A-Za-z0-9._-]``, else a new one."""
-    if header is not None and _REQUEST_ID.fullmatch(header):
-        return header
-    return uuid.uuid4().hex
 
 
 def current_request_id(request: Request) -> str | None:
@@ -96,8 +92,6 @@ class RequestObserver:
 
         async def send_observed(message: Message) -> None:
             if message["type"] == "http.response.start":
-                if any(c.database_fault for c in _contexts(scope)):
-                    message["status"] = 503  # the result was replaced: say so in the status
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
                 sent.update(status=message["status"], started=True)
             await send(message)
@@ -121,20 +115,13 @@ class RequestObserver:
             return unavailable_response(fault)
         error_id = uuid.uuid4().hex
         log.error("request_failed", code="INTERNAL_SERVER_ERROR", error_id=error_id)
-        body = {
-            "data": None,
-            "errors": [
-                {
-                    "message": "internal error",
-                    "extensions": {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id},
-                }
-            ],
-        }
-        return Response(orjson.dumps(body), status_code=500, media_type="application/json")
+        internal = FieldgateError("internal error", errorId=error_id)
+        return error_response(internal, 500, content_type=JSON)
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         contexts = _contexts(scope)
-        principal = scope.get("user")
+        user = scope.get("user")
+        principal = user.principal if isinstance(user, AuthenticatedUser) else None
         first = contexts[0] if contexts else None
         disclosure = first.disclosure if first is not None else None
         fields: dict[str, Any] = {
@@ -143,13 +130,13 @@ class RequestObserver:
             "status": status,
             "duration_ms": round(seconds * 1000, 2),
         }
-        if isinstance(principal, Principal):
+        if principal is not None:
             fields["principal_kind"] = str(principal.kind)
             fields["roles"] = sorted(principal.roles)
         if scope.get("path") == self.graphql_path:
             fields["purpose"] = disclosure.plan.purpose if disclosure is not None else None
             fields["operation"] = first.operation_name if first is not None else None
-        if any(c.database_fault for c in contexts):
+        if any(isinstance(c.outcome, DatabaseFaulted) for c in contexts):
             fields["code"] = "SERVICE_UNAVAILABLE"
             if self.metrics is not None:
                 self.metrics.database_up.set(0)
@@ -160,9 +147,10 @@ class RequestObserver:
         if self.metrics is None:
             return
         self.metrics.count_request(_operation_type(scope, contexts), status, seconds)
-        if isinstance(principal, Principal):
+        if principal is not None:
             for context in contexts:
-                if context.disclosure is not None and not context.database_fault:
+                faulted = isinstance(context.outcome, DatabaseFaulted)
+                if context.disclosure is not None and not faulted:
                     self.metrics.count_disclosures(
                         disclosure_outcomes(context.disclosure),
                         principal.roles,

@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.http import GraphQLRequestData
 
+from fieldgate.authz.digest import document_hash
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.documents.store import (
     SHA256_HEX,
     DocumentTexts,
     TrustedDocuments,
     remember_document,
-    sha256_of,
 )
 from fieldgate.errors import (
     DocumentNotAllowed,
@@ -65,13 +65,13 @@ class DocumentGate:
                 if query is None:
                     raise PersistedQueryNotFound("PersistedQueryNotFound")
                 data = replace(data, query=query)
-            elif sha256_of(query) != wanted:
+            elif document_hash(query) != wanted:
                 raise PersistedQueryHashMismatch("the hash does not match the query text")
             else:
                 store_as = wanted
         if self._trusted is not None and principal.kind is PrincipalKind.PARTNER:
             partner_id = principal.partner_id
-            digest = wanted or (sha256_of(query) if query is not None else None)
+            digest = wanted or (document_hash(query) if query is not None else None)
             if partner_id is None or digest is None:
                 raise DocumentNotAllowed("this partner may run its registered documents only")
             if not await self._trusted.allows(partner_id, digest):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fieldgate.authz.principal import ANONYMOUS, Principal
 from fieldgate.errors import RateLimited
+from fieldgate.http.auth import principal_of
 from fieldgate.http.media import JSON, response_media_type
 from fieldgate.http.refusals import HTTPRefusal, refusal_response
 from fieldgate.ratelimit.limiter import Exceeded, RateLimiter, principal_keys
@@ -29,8 +29,7 @@ def rate_limited(exceeded: Exceeded) -> HTTPRefusal:
 
 def scope_keys(scope: Scope) -> tuple[str, ...]:
     """The rate-limit keys of a request whose principal authentication set."""
-    user = scope.get("user")
-    principal = user if isinstance(user, Principal) else ANONYMOUS
+    principal = principal_of(scope)
     client = scope.get("client")
     return principal_keys(principal, client[0] if client else None)
 

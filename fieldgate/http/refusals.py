@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import orjson
 from starlette.responses import Response
 
 from fieldgate.errors import FieldgateError
+from fieldgate.http.envelope import error_response
 
 
 class HTTPRefusal(Exception):
@@ -24,15 +24,10 @@ class HTTPRefusal(Exception):
 
 def refusal_response(refusal: HTTPRefusal, media_type: str) -> Response:
     """The answer to a refused request: ``{"errors": [...]}``, no ``data`` (nothing ran)."""
-    error = refusal.error
-    body = {
-        "errors": [
-            {"message": error.message, "extensions": {"code": error.code, **error.extensions}}
-        ]
-    }
-    return Response(
-        orjson.dumps(body),
-        status_code=refusal.status,
+    return error_response(
+        refusal.error,
+        refusal.status,
+        content_type=f"{media_type}; charset=utf-8",
+        with_data=False,
         headers=refusal.headers,
-        media_type=f"{media_type}; charset=utf-8",
     )

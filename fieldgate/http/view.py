@@ -25,7 +25,7 @@ from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
-from fieldgate.authz.principal import ANONYMOUS, Principal
+from fieldgate.authz.principal import Principal
 from fieldgate.errors import (
     BatchingDisabled,
     BatchTooLarge,
@@ -43,12 +43,15 @@ from fieldgate.errors import (
     QueryTooManyDirectives,
     QueryTooManyRootFields,
     QueryTooManyTokens,
-    RateLimited,
     RequestRefused,
 )
+from fieldgate.http.auth import principal_of
 from fieldgate.http.media import GRAPHQL_RESPONSE, JSON, response_media_type
 from fieldgate.http.persisted import DocumentGate
+from fieldgate.http.rate_limit_guard import rate_limited
 from fieldgate.http.refusals import HTTPRefusal, refusal_response
+from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.outcomes import CostRefused, DatabaseFaulted
 
 ContextT = TypeVar("ContextT")
 
@@ -195,7 +198,7 @@ class GraphQLOverHTTP(GraphQL[ContextT, None], Generic[ContextT]):
                 refused = MethodNotAllowed("GET runs queries only; send mutations with POST")
                 raise HTTPRefusal(405, refused, headers={"Allow": "POST"}) from None
             raise
-        _refuse_if_rate_limited(result)
+        _answer_outcome(context, sub_response)
         if self.documents is not None and resolved is not None and not _is_request_error(result):
             await self.documents.remember(_principal(request), resolved)
         return result
@@ -240,17 +243,15 @@ class GraphQLOverHTTP(GraphQL[ContextT, None], Generic[ContextT]):
         return response
 
 
-def _refuse_if_rate_limited(result: ExecutionResult) -> None:
-    """The cost limit refuses inside the schema (it needs the parsed operation); at the
-    edge it is a 429 with ``Retry-After``, like the request limit."""
-    for error in result.errors or ():
-        extensions = error.extensions or {}
-        if extensions.get("code") == RateLimited.code:
-            retry_after = int(extensions.get("retryAfter", 60))
-            refused = RateLimited(
-                error.message, limit=extensions.get("limit"), retryAfter=retry_after
-            )
-            raise HTTPRefusal(429, refused, headers={"Retry-After": str(retry_after)})
+def _answer_outcome(context: object, sub_response: Response) -> None:
+    """The status of what the GraphQL layer recorded: the cost limit refuses inside the
+    schema (it needs the parsed operation) and is a 429 with ``Retry-After`` here, like the
+    request limit; a result replaced after a database fault is a 503."""
+    outcome = context.outcome if isinstance(context, RequestContext) else None
+    if isinstance(outcome, CostRefused):
+        raise rate_limited(outcome.exceeded)
+    if isinstance(outcome, DatabaseFaulted):
+        sub_response.status_code = 503
 
 
 def _is_request_error(result: ExecutionResult) -> bool:
@@ -261,8 +262,7 @@ def _is_request_error(result: ExecutionResult) -> bool:
 
 
 def _principal(request: Request) -> Principal:
-    user = request.scope.get("user")
-    return user if isinstance(user, Principal) else ANONYMOUS
+    return principal_of(request.scope)
 
 
 def _refused(refused: QueryRefused) -> ExecutionResult:

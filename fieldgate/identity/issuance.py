@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
@@ -20,27 +19,15 @@ from fieldgate.audit.events import Actor, AuditRecorder, token_issued_event, tok
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.authz.purposes import Purpose
 from fieldgate.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
+from fieldgate.identity.accounts import Account, find_account, staff_account, user_account
 from fieldgate.identity.passwords import hash_password, verify_password
 from fieldgate.identity.tokens import TokenService, subject_of
-from fieldgate.models import IssuedToken, Partner, Staff, User
+from fieldgate.models import IssuedToken, Staff, User
 
 MAX_TTL = timedelta(days=365)
 _TTL = re.compile(r"([0-9]{1,9})([smhd])")
 _TTL_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _KNOWN_PURPOSES = frozenset(p.value for p in Purpose)
-
-
-@dataclass(frozen=True, slots=True)
-class _Account:
-    """What a token is issued from: one row of staff, users or partners."""
-
-    kind: PrincipalKind
-    id: int
-    name: str
-    roles: tuple[str, ...]
-    purposes: tuple[str, ...]  # empty: not limited by the account (staff and users)
-    region: str | None
-    usable: bool
 
 
 def parse_ttl(text: str) -> timedelta:
@@ -73,11 +60,7 @@ async def issue_for_subject(
     A ``token_issued`` event goes to ``audit`` when given.
     """
     async with AsyncSession(engine, expire_on_commit=False) as session:
-        account = await _find_staff(session, sub)
-        if account is None:
-            account = await _find_user(session, sub)
-        if account is None:
-            account = await _find_partner(session, sub)
+        account = await find_account(session, sub)
         if account is None:
             raise NotFound("no staff member, user or partner has that name")
         if not account.usable:
@@ -116,15 +99,15 @@ async def login(
     """
     dummy_hash = _dummy_hash()  # built before any lookup so that no path pays for it alone
     async with AsyncSession(engine, expire_on_commit=False) as session:
-        account: _Account | None = None
+        account: Account | None = None
         password_hash = dummy_hash
         staff = (await session.exec(select(Staff).where(Staff.username == username))).first()
         if staff is not None:
-            account, password_hash = _staff_account(staff), staff.password_hash
+            account, password_hash = staff_account(staff), staff.password_hash
         else:
             user = (await session.exec(select(User).where(User.username == username))).first()
             if user is not None:
-                account, password_hash = _user_account(user), user.password_hash
+                account, password_hash = user_account(user), user.password_hash
         matches = verify_password(password_hash, password)
         if not matches or account is None or not account.usable:
             raise Unauthenticated("invalid_credentials", "invalid username or password")
@@ -172,7 +155,7 @@ async def list_tokens(engine: AsyncEngine, subject: str | None = None) -> list[I
 async def _issue(
     session: AsyncSession,
     tokens: TokenService,
-    account: _Account,
+    account: Account,
     *,
     roles: Sequence[str],
     scopes: Sequence[str],
@@ -223,56 +206,7 @@ def _holder(subject: str) -> Actor:
         return Actor(kind="unknown")
 
 
-async def _find_staff(session: AsyncSession, name: str) -> _Account | None:
-    row = (await session.exec(select(Staff).where(Staff.username == name))).first()
-    return None if row is None else _staff_account(row)
-
-
-async def _find_user(session: AsyncSession, name: str) -> _Account | None:
-    row = (await session.exec(select(User).where(User.username == name))).first()
-    return None if row is None else _user_account(row)
-
-
-async def _find_partner(session: AsyncSession, name: str) -> _Account | None:
-    row = (await session.exec(select(Partner).where(Partner.name == name))).first()
-    if row is None:
-        return None
-    return _Account(
-        kind=PrincipalKind.PARTNER,
-        id=_id(row.id),
-        name=row.name,
-        roles=(row.kind,),
-        purposes=tuple(row.allowed_purposes.split()),
-        region=row.region,
-        usable=row.active,
-    )
-
-
-def _staff_account(row: Staff) -> _Account:
-    return _Account(
-        kind=PrincipalKind.STAFF,
-        id=_id(row.id),
-        name=row.username,
-        roles=tuple(row.roles.split()),
-        purposes=(),
-        region=None,
-        usable=row.active,
-    )
-
-
-def _user_account(row: User) -> _Account:
-    return _Account(
-        kind=PrincipalKind.USER,
-        id=_id(row.id),
-        name=row.username,
-        roles=("user",),
-        purposes=(),
-        region=None,
-        usable=row.closed_at is None,
-    )
-
-
-def _narrow_roles(account: _Account, requested: Sequence[str]) -> tuple[str, ...]:
+def _narrow_roles(account: Account, requested: Sequence[str]) -> tuple[str, ...]:
     if not requested:
         return account.roles
     extra = set(requested) - set(account.roles)
@@ -281,7 +215,7 @@ def _narrow_roles(account: _Account, requested: Sequence[str]) -> tuple[str, ...
     return tuple(sorted(set(requested)))
 
 
-def _narrow_purposes(account: _Account, requested: Sequence[str]) -> tuple[str, ...]:
+def _narrow_purposes(account: Account, requested: Sequence[str]) -> tuple[str, ...]:
     unknown = set(requested) - _KNOWN_PURPOSES
     if unknown:
         raise BadUserInput(f"unknown purposes {sorted(unknown)}")
@@ -298,12 +232,6 @@ def _check_scopes(requested: Sequence[str]) -> tuple[str, ...]:
     if any(not scope or any(c.isspace() for c in scope) for scope in requested):
         raise BadUserInput("a scope must be a non-empty name without spaces")
     return tuple(sorted(set(requested)))
-
-
-def _id(value: int | None) -> int:
-    if value is None:  # rows read from the database always have one
-        raise NotFound("the account has no id")
-    return value
 
 
 @cache

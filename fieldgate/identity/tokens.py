@@ -151,7 +151,7 @@ class TokenService:
     def verify(self, token: str, *, now: datetime | None = None) -> Principal:
         """The principal a token names; raises ``Unauthenticated(reason)`` on any failure.
 
-        Revocation is not checked here (it needs the database): see ``authn``.
+        Revocation is not checked here (it needs the database): see ``fieldgate.http.auth``.
         """
         public_key = self._key_for(token)
         try:

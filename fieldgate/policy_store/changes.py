@@ -12,18 +12,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from fieldgate.audit.events import Actor, AuditKind, event_of
+from fieldgate.audit.writer import AuditWriter
 from fieldgate.authz.policy import Policy
 from fieldgate.authz.principal import Principal
 from fieldgate.authz.shadow import ShadowPolicy
 from fieldgate.errors import BadUserInput, Conflict
 from fieldgate.policy_store.database import DatabasePolicyStore, rule_line, rule_values
+from fieldgate.policy_store.live import LivePolicy
 from fieldgate.policy_store.watch import PolicySource, PolicyWatcher, check_policy
-
-if TYPE_CHECKING:
-    from fieldgate.resolvers.context import Services
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +42,20 @@ def _normalised(line: str) -> str:
 
 
 class PolicyAdministration:
-    """The admin operations of one instance (the mutations call these)."""
+    """The admin operations of one instance (the mutations call these): changes swap in
+    through ``watcher`` (which holds the live policy and the schema's catalog) and are
+    audited through ``audit``."""
 
     def __init__(
         self,
-        services: Services,
         source: PolicySource,
         store: DatabasePolicyStore,
         watcher: PolicyWatcher,
+        audit: AuditWriter | None,
     ) -> None:
-        self.services = services
+        self.live: LivePolicy = watcher.live
+        self.catalog = watcher.catalog
+        self.audit = audit
         self.source = source
         self.store = store
         self.watcher = watcher
@@ -92,7 +94,7 @@ class PolicyAdministration:
     async def reload(self, by: Principal) -> PolicyChange:
         """Reload from the source (the folder, or rules written to the database by hand)."""
         candidate = await self.source.load()
-        await asyncio.to_thread(check_policy, self.services.catalog, candidate)
+        await asyncio.to_thread(check_policy, self.catalog, candidate)
         revision = await self.store.record_revision(
             version=candidate.version, changed_by=by.identity, note="reloaded"
         )
@@ -102,30 +104,30 @@ class PolicyAdministration:
         """The checked policy of ``lines`` (raises ``PolicyError`` with its problems)."""
         rules = [line for line in lines if line.strip() and not line.strip().startswith("#")]
         candidate = self.source.candidate([_normalised(line) for line in rules])
-        check_policy(self.services.catalog, candidate)
+        check_policy(self.catalog, candidate)
         return candidate
 
     def set_shadow(self, lines: Sequence[str]) -> ShadowPolicy:
         """Compare ``lines`` with the live policy from now on (this instance only)."""
         shadow = ShadowPolicy(self.candidate(lines))
-        self.services.shadow = shadow  # type: ignore[attr-defined]  # AppServices has it
+        self.live.shadow = shadow
         return shadow
 
     def clear_shadow(self) -> bool:
         """Stop shadowing; False when no candidate was set."""
-        had = getattr(self.services, "shadow", None) is not None
-        self.services.shadow = None  # type: ignore[attr-defined]
+        had = self.live.shadow is not None
+        self.live.shadow = None
         return had
 
     async def _current_lines(self) -> list[str]:
         if not self.source.in_database:
-            return self.services.policy.rule_lines()
+            return self.live.policy.rule_lines()
         return await self.store.read_rules()
 
     async def _put_in_force(self, policy: Policy, revision: int, by: Principal) -> PolicyChange:
         old = self.watcher.swap(policy, revision)
         await self.watcher.notify(revision)
-        audit = self.services.audit
+        audit = self.audit
         if audit is not None:
             audit.submit(
                 [

@@ -4,11 +4,11 @@ Every accepted change adds a ``policy_revisions`` row. Each instance polls the n
 id (every ``policy_poll_seconds``, 0.5 s by default) and, with ``FIELDGATE_REDIS_URL``, is also
 woken by a notification on :data:`~fieldgate.policy_store.notify.POLICY_CHANNEL`; on a new id
 it reloads from its source (the folder, or ``policy_rules``). Swapping is one assignment of
-``services.policy``: a request reads it once, and plans are keyed by the policy version. A
+``LivePolicy.policy``: a request reads it once, and plans are keyed by the policy version. A
 reload that fails keeps the policy in force, logs ``policy_reload_failed`` and is counted.
 
 With Redis, the watcher also keeps the shadow candidate set through ``setShadowPolicy`` on
-any instance (:data:`~fieldgate.authz.shadow.SHADOW_KEY`) in ``services.shadow``: it reads
+any instance (:data:`~fieldgate.authz.shadow.SHADOW_KEY`) in ``LivePolicy.shadow``: it reads
 the key on every tick and when notified. While Redis does not answer, nothing changes.
 """
 
@@ -16,32 +16,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import structlog
 
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.lint import lint_policy
-from fieldgate.authz.policy import (
-    MODEL_FILE,
-    PURPOSES_FILE,
-    RULES_FILE,
-    Policy,
-    load_policy,
-    parse_lines,
-    policy_from_lines,
-)
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_loading import MODEL_FILE, PURPOSES_FILE, load_policy, policy_from_lines
+from fieldgate.authz.policy_rules import RULES_FILE, parse_lines
 from fieldgate.authz.purposes import PurposeVocabulary
 from fieldgate.authz.shadow import SHADOW_KEY, ShadowPolicy, SharedCandidate
 from fieldgate.errors import PolicyError
 from fieldgate.infra.redis_wire import RedisUnavailable, RedisWire
 from fieldgate.policy_store.database import DatabasePolicyStore
+from fieldgate.policy_store.live import LivePolicy
 from fieldgate.policy_store.notify import publish, subscribe
-
-if TYPE_CHECKING:
-    from fieldgate.resolvers.context import Services
 
 log = structlog.get_logger("fieldgate.policy")
 
@@ -96,18 +87,23 @@ class PolicySource:
 
 
 class PolicyWatcher:
-    """Applies revisions made anywhere to this instance's ``services.policy``."""
+    """Applies revisions made anywhere to this instance's live policy, checked against the
+    schema's ``catalog``; ``on_reload_failure`` counts each reload refused."""
 
     def __init__(
         self,
-        services: Services,
+        live: LivePolicy,
+        catalog: Catalog,
         source: PolicySource,
         store: DatabasePolicyStore,
         *,
         poll_seconds: float = 0.5,
         redis_url: str | None = None,
+        on_reload_failure: Callable[[], None] | None = None,
     ) -> None:
-        self.services = services
+        self.live = live
+        self.catalog = catalog
+        self.on_reload_failure = on_reload_failure
         self.source = source
         self.store = store
         self.poll_seconds = poll_seconds
@@ -135,8 +131,8 @@ class PolicyWatcher:
             self.revision = await self.store.newest_revision()
         if self.source.in_database:
             policy = await self.source.load()
-            check_policy(self.services.catalog, policy)
-            self.services.policy = policy
+            check_policy(self.catalog, policy)
+            self.live.policy = policy
         self._tasks.append(asyncio.create_task(self._poll(), name="policy-poll"))
         if self.redis_url:
             self._tasks.append(asyncio.create_task(self._listen(), name="policy-notify"))
@@ -155,8 +151,8 @@ class PolicyWatcher:
 
     def swap(self, policy: Policy, revision: int) -> str:
         """Put ``policy`` in force (already checked); returns the version it replaced."""
-        old = self.services.policy.version
-        self.services.policy = policy
+        old = self.live.policy.version
+        self.live.policy = policy
         self.revision = max(self.revision, revision)
         if old != policy.version:
             log.info("policy_swapped", old=old, new=policy.version, revision=self.revision)
@@ -203,20 +199,20 @@ class PolicyWatcher:
             return
         self._shadow_seen = seen
         if seen is None:
-            self.services.shadow = None  # type: ignore[attr-defined]  # AppServices has it
+            self.live.shadow = None
             log.info("shadow_policy_cleared")
             return
         try:
             shared = SharedCandidate.decode(seen)
             candidate = self.source.candidate(shared.lines)
             if candidate.version != shared.version:  # the setter checked exactly these rules
-                await asyncio.to_thread(check_policy, self.services.catalog, candidate)
+                await asyncio.to_thread(check_policy, self.catalog, candidate)
         except (ValueError, PolicyError) as exc:  # keep the current candidate, and say so
             log.error("shadow_policy_refused", error_class=type(exc).__name__)
             return
         if self._shadow_seen != seen:
             return  # a newer candidate was set here while this one was checked
-        self.services.shadow = ShadowPolicy(candidate)  # type: ignore[attr-defined]
+        self.live.shadow = ShadowPolicy(candidate)
         log.info("shadow_policy_set", candidate=candidate.version)
 
     async def check_now(self) -> bool:
@@ -232,7 +228,7 @@ class PolicyWatcher:
         try:
             policy = await self.source.load()
             if policy.version != version:
-                await asyncio.to_thread(check_policy, self.services.catalog, policy)
+                await asyncio.to_thread(check_policy, self.catalog, policy)
         except Exception as exc:  # keep serving the policy in force, and say so
             if newest != self._failed_revision:
                 self._failed_revision = newest
@@ -249,16 +245,12 @@ class PolicyWatcher:
         log.error(
             "policy_reload_failed",
             revision=revision,
-            kept=self.services.policy.version,
+            kept=self.live.policy.version,
             error_class=type(exc).__name__,
             problems=len(problems),
         )
-        metrics = getattr(self.services, "metrics", None)
-        counter = getattr(metrics, "policy_reload_failures", None)
-        if counter is not None and hasattr(counter, "inc"):
-            counter.inc()
-        elif isinstance(counter, int):
-            setattr(metrics, "policy_reload_failures", counter + 1)  # noqa: B010
+        if self.on_reload_failure is not None:
+            self.on_reload_failure()
 
     async def _poll(self) -> None:
         while True:

@@ -15,13 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import Info
 
-from fieldgate.authz.policy import DOCUMENTS_OBJECT, MANAGE_ACT, TOKENS_OBJECT
-from fieldgate.authz.principal import Principal, PrincipalKind
+from fieldgate.authz.policy_rules import DOCUMENTS_OBJECT, MANAGE_ACT, TOKENS_OBJECT
+from fieldgate.authz.principal import Principal
 from fieldgate.documents.store import register_document
 from fieldgate.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
+from fieldgate.identity.accounts import subject_named
 from fieldgate.identity.issuance import issue_for_subject, list_tokens, parse_ttl, revoke
-from fieldgate.identity.tokens import subject_of
-from fieldgate.models import IssuedToken, Partner, Staff, User
+from fieldgate.models import IssuedToken
 from fieldgate.resolvers.context import RequestContext
 
 Ctx = Info[RequestContext, None]
@@ -151,14 +151,4 @@ async def _subject(engine: AsyncEngine, name: str) -> str | None:
     """``kind:ID`` as given, or that of a staff member, user or partner by name."""
     if _SUBJECT.fullmatch(name):
         return name
-    lookups = (
-        (PrincipalKind.STAFF, select(Staff.id).where(Staff.username == name)),  # type: ignore[call-overload]
-        (PrincipalKind.USER, select(User.id).where(User.username == name)),  # type: ignore[call-overload]
-        (PrincipalKind.PARTNER, select(Partner.id).where(Partner.name == name)),  # type: ignore[call-overload]
-    )
-    async with engine.connect() as conn:
-        for kind, query in lookups:
-            found = (await conn.execute(query)).scalar()
-            if found is not None:
-                return subject_of(kind, found)
-    return None
+    return await subject_named(engine, name)

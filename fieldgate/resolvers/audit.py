@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from sqlalchemy import ColumnElement, or_, select
 from strawberry.types import Info
 
 from fieldgate.audit.events import Actor, AuditKind
 from fieldgate.audit.request import RequestFacts, must_fail_closed, request_events
+from fieldgate.authz.denials import Denial
 from fieldgate.errors import BadUserInput
 from fieldgate.models.tables import audit_events, audit_subjects
 from fieldgate.resolvers.context import RequestContext
@@ -33,12 +33,12 @@ def audit_operation(
     *,
     operation_name: str | None,
     document_hash: str | None,
-    denials: Sequence[GraphQLError] = (),
+    denials: Sequence[Denial] = (),
 ) -> bool:
     """Submit an executed operation's audit events; True when its response must be withheld.
 
     One event per (coordinate, outcome) with every data subject concerned; ``denials`` (the
-    operation's denial errors) give each denied coordinate its reason.
+    operation's denied selections) give each denied coordinate its reason.
     """
     services = ctx.services
     disclosure = ctx.disclosure
@@ -58,13 +58,12 @@ def audit_operation(
     return must_fail_closed(events, services.audit)
 
 
-def _reasons(denials: Sequence[GraphQLError]) -> dict[str, str | None]:
+def _reasons(denials: Sequence[Denial]) -> dict[str, str | None]:
     found: dict[str, set[str]] = {}
-    for error in denials:
-        extensions = error.extensions or {}
-        coordinate, reason = extensions.get("field"), extensions.get("reason")
-        if isinstance(coordinate, str):
-            found.setdefault(coordinate, set()).update([reason] if isinstance(reason, str) else [])
+    for denial in denials:
+        reasons = found.setdefault(denial.coordinate, set())
+        if denial.reason is not None:
+            reasons.add(denial.reason.value)
     return {c: ",".join(sorted(reasons)) or None for c, reasons in found.items()}
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
+import strawberry
+from graphql import GraphQLSchema
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
@@ -15,15 +17,42 @@ from strawberry.dataloader import DataLoader
 from fieldgate.audit.events import AuditEvent
 from fieldgate.audit.writer import AuditWriter
 from fieldgate.authz.classification import Catalog
-from fieldgate.authz.consent import SubjectFacts, load_subject_facts
-from fieldgate.authz.disclosure import DisclosureContext, MaskResolver
-from fieldgate.authz.plans import PlanCache
+from fieldgate.authz.consent import SubjectFacts
+from fieldgate.authz.disclosure import DisclosureContext
+from fieldgate.authz.plans import CompiledRequest, PlanCache
 from fieldgate.authz.policy import Policy
 from fieldgate.authz.principal import Principal
+from fieldgate.authz.shapers import MaskResolver
+from fieldgate.crypto.keyring import Keyring
 from fieldgate.errors import ServiceUnavailable
+from fieldgate.identity.revocations import RevocationChecker
 from fieldgate.identity.tokens import TokenService
 from fieldgate.observability.metrics import Metrics
+from fieldgate.policy_store.changes import PolicyAdministration
+from fieldgate.policy_store.live import LivePolicy
+from fieldgate.policy_store.watch import PolicyWatcher
+from fieldgate.ratelimit.limiter import RateLimiter
+from fieldgate.resolvers.outcomes import RequestOutcome
+from fieldgate.resolvers.subjects import subject_facts_loader
 from fieldgate.settings import Settings
+
+SUBJECT_FACTS = "subject facts"  # the key of the request's loader of subject facts
+
+
+class PrincipalView(Protocol):
+    """One principal's view of the schema (``fieldgate.schema.views.SchemaView``)."""
+
+    @property
+    def sdl(self) -> str: ...
+
+    @property
+    def schema(self) -> GraphQLSchema: ...
+
+
+class PrincipalViews(Protocol):
+    """Each principal's view of the schema (``fieldgate.schema.views.SchemaViews``)."""
+
+    def for_principal(self, principal: Principal, policy: Policy) -> PrincipalView | None: ...
 
 
 @dataclass
@@ -32,12 +61,16 @@ class Services:
 
     settings: Settings
     engine: AsyncEngine
-    policy: Policy
+    live: LivePolicy  # the policy in force and the shadow candidate: swapped while serving
     tokens: TokenService
     catalog: Catalog
     plans: PlanCache
     masks: MaskResolver
     relation_coordinates: frozenset[str]
+    schema: strawberry.Schema
+    revocations: RevocationChecker
+    keyring: Keyring
+    rate_limiter: RateLimiter
     disclosure_enabled: bool = True
     compiled_path: bool = True  # cached queries through fieldgate.schema.compiled
     sensitive_coordinates: frozenset[str] = frozenset()
@@ -50,6 +83,15 @@ class Services:
     subjects_asked: bool = True  # off only to measure what the per-row checks cost
     # counters others increment (rate limits, policy reloads) and the request metrics
     metrics: Metrics = field(default_factory=Metrics)
+    # the policy's watcher and administration: only a serving application has them
+    policy_watcher: PolicyWatcher | None = None
+    policy_admin: PolicyAdministration | None = None
+    schema_views: PrincipalViews | None = None  # None: every principal sees the full schema
+
+    @property
+    def policy(self) -> Policy:
+        """The policy in force now (read it once per operation)."""
+        return self.live.policy
 
 
 @dataclass
@@ -65,9 +107,9 @@ class RequestContext:
     disclosure: DisclosureContext | None = None
     operation_name: str | None = None  # for the request line, set before execution
     operation_type: str | None = None  # "query" or "mutation"
-    database_fault: bool = False  # the result was replaced: the database could not answer
+    outcome: RequestOutcome | None = None  # a refusal or fault the edge answers for
     loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
-    compiled: Any = None  # a CompiledRequest when the compiled path may answer
+    compiled: CompiledRequest | None = None  # when the compiled path may answer
 
     @property
     def disclosed(self) -> DisclosureContext:
@@ -97,9 +139,14 @@ class RequestContext:
             raise ServiceUnavailable("the audit trail cannot record this request; try again")
 
     async def subject_facts(self, subject_ids: list[int]) -> dict[int, SubjectFacts]:
-        """Consents and ages of these data subjects, in one query."""
-        async with self.services.engine.connect() as connection:
-            return await load_subject_facts(connection, subject_ids, datetime.now(UTC).date())
+        """Consents and ages of these data subjects: the pages asking together (a relation
+        under each parent row) share one query."""
+        loader = self.loaders.get(SUBJECT_FACTS)
+        if loader is None:
+            loader = self.loaders[SUBJECT_FACTS] = subject_facts_loader(self.services.engine)
+        # shielded: one caller cancelled does not cancel the batch the others wait for
+        facts = await asyncio.shield(loader.load_many(subject_ids))
+        return dict(zip(subject_ids, facts, strict=True))
 
     async def fetch(self, statement: Select[Any]) -> Sequence[Mapping[str, Any]]:
         """Run a SELECT and return its rows as mappings keyed by column label."""

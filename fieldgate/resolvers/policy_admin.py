@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from strawberry.types import Info
 
-from fieldgate.authz.policy import MANAGE_ACT, POLICY_OBJECT
+from fieldgate.authz.policy_rules import MANAGE_ACT, POLICY_OBJECT
 from fieldgate.authz.principal import PrincipalKind
-from fieldgate.authz.shadow import ShadowDifference, ShadowPolicy
+from fieldgate.authz.shadow import ShadowDifference
 from fieldgate.errors import Conflict, Forbidden, Unauthenticated
 from fieldgate.policy_store.changes import PolicyAdministration, PolicyChange
 from fieldgate.resolvers.context import RequestContext
@@ -24,8 +24,8 @@ def require_policy_manager(info: Ctx) -> PolicyAdministration:
         raise Unauthenticated("login_required", "this operation needs a signed-in principal")
     if not ctx.services.policy.may(principal.roles, POLICY_OBJECT, MANAGE_ACT):
         raise Forbidden("managing the policy is not allowed for this principal")
-    administration = getattr(ctx.services, "policy_admin", None)
-    if not isinstance(administration, PolicyAdministration):
+    administration = ctx.services.policy_admin
+    if administration is None:
         raise Conflict("policy administration is not available on this instance")
     return administration
 
@@ -73,5 +73,5 @@ async def clear_shadow_policy(info: Ctx) -> bool:
 def shadow_report(info: Ctx) -> list[tuple[ShadowDifference, int]]:
     """The differences counted so far, most frequent first (empty without a candidate)."""
     require_policy_manager(info)
-    shadow = getattr(info.context.services, "shadow", None)
-    return shadow.report() if isinstance(shadow, ShadowPolicy) else []
+    shadow = info.context.services.live.shadow
+    return shadow.report() if shadow is not None else []

@@ -2,6 +2,9 @@
 
 These operations act only on the caller's own data (the principal's user id, never an
 argument), which is what the purpose RIGHTS means; each is one transaction.
+
+One module, at about 300 lines, because it is one concept: the rights a data subject
+exercises over their own data, which share the caller check and the audit events.
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ from fieldgate.models.tables import (
     users,
 )
 from fieldgate.models.tables import issued_tokens as tokens
+from fieldgate.resolvers.arguments import require_user
 from fieldgate.resolvers.context import RequestContext
-from fieldgate.resolvers.mutations import require_user
 
 Ctx = Info[RequestContext, None]
 
@@ -176,8 +179,8 @@ async def withdraw_consent(info: Ctx, purpose: str) -> list[dict[str, Any]]:
 
 def _plain(info: Ctx, value: Any) -> Any:
     """A stored value as the data subject's export shows it: opened if sealed, as text."""
-    keyring: Keyring | None = getattr(info.context.services, "keyring", None)
-    if keyring is not None and Keyring.is_encrypted(value):
+    keyring = info.context.services.keyring
+    if Keyring.is_encrypted(value):
         if isinstance(value, bytes):
             return keyring.decrypt_bytes(value).hex()
         return keyring.decrypt(value)

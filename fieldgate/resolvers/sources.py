@@ -1,4 +1,5 @@
-"""Where the rows of each GraphQL row type come from, and which of them a principal sees.
+"""Where the rows of each GraphQL row type come from (which of them a principal sees is
+:mod:`fieldgate.resolvers.scopes`).
 
 Row visibility is SQL: every query for a row type carries the filter of the principal's row
 scopes (from the policy), so invisible rows never leave the database. Only the columns a
@@ -8,16 +9,16 @@ foreign keys relations follow) travel with each row but are never fields of the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.sql import FromClause
 
 from fieldgate.authz.disclosure import BORN_KEY, DisclosureContext
 from fieldgate.authz.plans import Producer
-from fieldgate.authz.policy import Policy, RowScope
+from fieldgate.authz.policy import Policy
 from fieldgate.authz.principal import Principal
 from fieldgate.models.tables import (
     audit_events,
@@ -33,65 +34,14 @@ from fieldgate.models.tables import (
     users,
 )
 from fieldgate.models.tables import order_items as items
-
-ScopeFilter = Callable[[RowScope, Principal], ColumnElement[bool]]
-
-
-def _equals(column: ColumnElement[int], value: int | None) -> ColumnElement[bool]:
-    return false() if value is None else column == value
-
-
-def _owned_by(subject: ColumnElement[int]) -> ScopeFilter:
-    def scope_filter(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
-        if scope is RowScope.ALL:
-            return true()
-        if scope is RowScope.OWNER:
-            return _equals(subject, principal.user_id)
-        return false()
-
-    return scope_filter
-
-
-def _order_filter(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
-    partner = principal.partner_id
-    if scope is RowScope.ALL:
-        return true()
-    if scope is RowScope.OWNER:
-        return _equals(orders.c.user_id, principal.user_id)
-    if scope is RowScope.ROUTED:
-        return _equals(orders.c.logistics_partner_id, partner)
-    if scope is RowScope.PAID_THROUGH:
-        return _equals(orders.c.payment_partner_id, partner)
-    if scope is RowScope.MERCHANT and partner is not None:
-        merchant_orders = (
-            select(items.c.order_id)
-            .join(courses, courses.c.id == items.c.course_id)
-            .where(courses.c.merchant_id == partner)
-        )
-        merchant: ColumnElement[bool] = orders.c.id.in_(merchant_orders)
-        return merchant
-    return false()
-
-
-def _ticket_filter(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
-    if scope is RowScope.ALL:
-        return true()
-    if scope is RowScope.OWNER:
-        return _equals(tickets.c.user_id, principal.user_id)
-    if scope is RowScope.ASSIGNED:
-        return _equals(tickets.c.assigned_staff_id, principal.staff_id)
-    return false()
-
-
-def _catalogue_filter(scope: RowScope, _principal: Principal) -> ColumnElement[bool]:
-    return true() if scope is RowScope.ALL else false()
-
-
-def _own_access_log(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
-    # one row per (event, subject): only the subject's own rows keep events unique
-    if scope is RowScope.OWNER:
-        return _equals(audit_subjects.c.user_id, principal.user_id)
-    return false()
+from fieldgate.resolvers.scopes import (
+    ScopeFilter,
+    catalogue_filter,
+    order_filter,
+    own_access_log,
+    owned_by,
+    ticket_filter,
+)
 
 
 @dataclass(frozen=True)
@@ -182,7 +132,7 @@ def _build_sources() -> dict[str, RowSource]:
                 ),
             },
             {"_id": users.c.id, "_subject": users.c.id},
-            _owned_by(users.c.id),
+            owned_by(users.c.id),
             (users.c.id,),
         ),
         "Order": RowSource(
@@ -206,7 +156,7 @@ def _build_sources() -> dict[str, RowSource]:
                 "remarks",
             ),
             {"_id": orders.c.id, "_subject": orders.c.user_id},
-            _order_filter,
+            order_filter,
             (orders.c.id,),
         ),
         "OrderItem": RowSource(
@@ -220,7 +170,7 @@ def _build_sources() -> dict[str, RowSource]:
                 "_order_id": items.c.order_id,
                 "_course_id": items.c.course_id,
             },
-            _order_filter,
+            order_filter,
             (items.c.id,),
         ),
         "Course": RowSource(
@@ -239,7 +189,7 @@ def _build_sources() -> dict[str, RowSource]:
                 "created_at",
             ),
             {"_id": courses.c.id},
-            _catalogue_filter,
+            catalogue_filter,
             (courses.c.id,),
         ),
         "SupportTicket": RowSource(
@@ -255,7 +205,7 @@ def _build_sources() -> dict[str, RowSource]:
                 "_assignee": tickets.c.assigned_staff_id,
                 "_order_id": tickets.c.order_id,
             },
-            _ticket_filter,
+            ticket_filter,
             (tickets.c.id,),
         ),
         "TicketMessage": RowSource(
@@ -269,7 +219,7 @@ def _build_sources() -> dict[str, RowSource]:
                 "_assignee": tickets.c.assigned_staff_id,
                 "_ticket_id": messages.c.ticket_id,
             },
-            _ticket_filter,
+            ticket_filter,
             (messages.c.id,),
         ),
         "Enrollment": RowSource(
@@ -282,7 +232,7 @@ def _build_sources() -> dict[str, RowSource]:
                 "_subject": enrollments.c.user_id,
                 "_course_id": enrollments.c.course_id,
             },
-            _owned_by(enrollments.c.user_id),
+            owned_by(enrollments.c.user_id),
             (enrollments.c.id,),
         ),
         "Device": RowSource(
@@ -291,7 +241,7 @@ def _build_sources() -> dict[str, RowSource]:
             devices.c.id,
             _plain(devices, "id", "model", "os", "imei", "mac", "ip", "last_seen_at"),
             {"_id": devices.c.id, "_subject": devices.c.user_id},
-            _owned_by(devices.c.user_id),
+            owned_by(devices.c.user_id),
             (devices.c.id,),
         ),
         "LoginEvent": RowSource(
@@ -300,7 +250,7 @@ def _build_sources() -> dict[str, RowSource]:
             login_events.c.id,
             _plain(login_events, "id", "ip", "city", "at", "succeeded"),
             {"_id": login_events.c.id, "_subject": login_events.c.user_id},
-            _owned_by(login_events.c.user_id),
+            owned_by(login_events.c.user_id),
             (login_events.c.id,),
         ),
         "ThirdPartyLogin": RowSource(
@@ -309,7 +259,7 @@ def _build_sources() -> dict[str, RowSource]:
             third_party_logins.c.id,
             _plain(third_party_logins, "id", "provider", "external_nickname", "bound_at"),
             {"_id": third_party_logins.c.id, "_subject": third_party_logins.c.user_id},
-            _owned_by(third_party_logins.c.user_id),
+            owned_by(third_party_logins.c.user_id),
             (third_party_logins.c.id,),
         ),
         "AuditEventView": RowSource(
@@ -333,7 +283,7 @@ def _build_sources() -> dict[str, RowSource]:
                 "request_id",
             ),
             {"_id": audit_events.c.seq},
-            _catalogue_filter,  # the whole trail or nothing
+            catalogue_filter,  # the whole trail or nothing
             (audit_events.c.seq,),
         ),
         "AccessLogEntry": RowSource(
@@ -352,7 +302,7 @@ def _build_sources() -> dict[str, RowSource]:
                 "outcome",
             ),
             {"_id": audit_events.c.seq, "_subject": audit_subjects.c.user_id},
-            _own_access_log,
+            own_access_log,
             (audit_events.c.seq,),
         ),
     }

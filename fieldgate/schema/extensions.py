@@ -23,17 +23,23 @@ from strawberry.extensions import SchemaExtension
 
 from fieldgate.authz.conditions import conditions_for
 from fieldgate.authz.consent import compile_gates
-from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome, decide_field
+from fieldgate.authz.decisions import (
+    Disclosure,
+    FieldRule,
+    Outcome,
+    decide_field,
+    effective_purpose,
+)
+from fieldgate.authz.digest import document_hash
 from fieldgate.authz.disclosure import DisclosureContext
-from fieldgate.authz.plans import compile_plan, document_hash
-from fieldgate.authz.principal import Principal, PrincipalKind
-from fieldgate.errors import FieldgateError, PurposeNotAllowed, ServiceUnavailable
-from fieldgate.http.faults import withhold_on_database_fault
+from fieldgate.authz.plans import CompiledRequest
+from fieldgate.errors import FieldgateError, ServiceUnavailable
 from fieldgate.resolvers.audit import audit_operation
-from fieldgate.resolvers.context import RequestContext, Services
-from fieldgate.schema.compiled import CompiledRequest
-
-USER_DEFAULT_PURPOSE = "RIGHTS"
+from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.outcomes import DatabaseFaulted
+from fieldgate.schema.denials import denial_errors
+from fieldgate.schema.faults import withhold_on_database_fault
+from fieldgate.schema.planning import plan_operation
 
 
 def declared_purpose(
@@ -57,21 +63,6 @@ def declared_purpose(
     return None
 
 
-def effective_purpose(principal: Principal, declared: str | None, services: Services) -> str | None:
-    """Check the declared purpose against the policy and the token; apply defaults."""
-    if declared is None:
-        return USER_DEFAULT_PURPOSE if principal.kind is PrincipalKind.USER else None
-    policy = services.policy
-    if declared not in policy.vocabulary.parents:
-        raise PurposeNotAllowed(f"unknown purpose {declared}", purpose=declared)
-    token_allows = not principal.purposes or policy.vocabulary.covers(principal.purposes, declared)
-    if not token_allows or not policy.may_declare(principal.roles, declared):
-        raise PurposeNotAllowed(
-            f"purpose {declared} is not allowed for this principal", purpose=declared
-        )
-    return declared
-
-
 _FULL = Outcome(Disclosure.FULL, rule="disclosure switched off")
 
 
@@ -91,7 +82,7 @@ class DisclosureExtension(SchemaExtension):
         principal = ctx.principal
         try:
             purpose = effective_purpose(
-                principal, declared_purpose(operation, execution.variables), services
+                services.policy, principal, declared_purpose(operation, execution.variables)
             )
         except FieldgateError as refused:
             # A result set before execution stops it: the operation returns no data at all.
@@ -131,7 +122,7 @@ class DisclosureExtension(SchemaExtension):
                     return FieldRule(coordinate, _FULL)
                 return decide_field(catalog.classifications[coordinate], principal, purpose, policy)
 
-            plan = compile_plan(
+            plan = plan_operation(
                 execution.schema._schema,
                 catalog,
                 operation,
@@ -142,7 +133,7 @@ class DisclosureExtension(SchemaExtension):
                 decide=decide,
             )
             services.plans.put(key, plan)
-        shadow = getattr(services, "shadow", None)  # a candidate policy: compared, never applied
+        shadow = services.live.shadow  # a candidate policy: compared, never applied
         if shadow is not None and services.disclosure_enabled:
             shadow.observe(key, plan, principal, purpose, services.catalog)
         gates = compile_gates(principal, purpose, policy.vocabulary, do_not_track=ctx.do_not_track)
@@ -171,10 +162,11 @@ class DisclosureExtension(SchemaExtension):
         yield
         disclosure = ctx.disclosed  # the general path may have started it afresh
         result = execution.result
-        if result is not None and withhold_on_database_fault(result):
-            ctx.database_fault = True  # nothing that loaded leaves, so nothing to audit
+        fault = withhold_on_database_fault(result) if result is not None else None
+        if fault is not None:
+            ctx.outcome = DatabaseFaulted(fault)  # nothing that loaded leaves: nothing to audit
             return
-        denials = disclosure.errors() if disclosure.denied else []
+        denials = disclosure.denials() if disclosure.denied else []
         name = operation.name.value if operation.name else None
         if audit_operation(ctx, operation_name=name, document_hash=hashed, denials=denials):
             # fail closed: what the trail cannot record does not leave
@@ -187,11 +179,12 @@ class DisclosureExtension(SchemaExtension):
             return
         if result is None or not denials:
             return
+        errors = denial_errors(denials)
         if ctx.strict:
             result.data = None
-            result.errors = denials
+            result.errors = errors
         else:
-            result.errors = [*(result.errors or []), *denials]
+            result.errors = [*(result.errors or []), *errors]
 
     def get_results(self) -> dict[str, Any]:
         ctx = self.execution_context.context

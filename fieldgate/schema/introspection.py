@@ -24,6 +24,7 @@ from strawberry.extensions import SchemaExtension
 
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.errors import IntrospectionDisabled
+from fieldgate.resolvers.context import RequestContext
 
 
 def may_introspect(principal: Principal | None, *, views_served: bool = False) -> bool:
@@ -53,10 +54,8 @@ class IntrospectionGate(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         execution = self.execution_context
-        principal = getattr(execution.context, "principal", None)
-        services = getattr(execution.context, "services", None)
-        views_served = getattr(services, "schema_views", None) is not None
-        known = principal if isinstance(principal, Principal) else None
-        if not may_introspect(known, views_served=views_served):
+        context: RequestContext = execution.context
+        views_served = context.services.schema_views is not None
+        if not may_introspect(context.principal, views_served=views_served):
             execution.validation_rules = (*execution.validation_rules, IntrospectionRefused)
         yield

@@ -9,7 +9,17 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from fieldgate.resolvers import admin, audit, mutations, policy_admin, queries, rights, session
+from fieldgate.resolvers import (
+    admin,
+    audit,
+    mutations,
+    orders,
+    policy_admin,
+    queries,
+    rights,
+    session,
+    tickets,
+)
 from fieldgate.resolvers.context import RequestContext
 from fieldgate.schema.admin import (
     IssuedTokenInfo,
@@ -165,7 +175,7 @@ class Mutation:
     async def place_order(self, info: Ctx, input: PlaceOrderInput) -> Order | None:
         return cast(
             "Order | None",
-            await mutations.place_order(
+            await orders.place_order(
                 info,
                 [str(c) for c in input.course_ids],
                 input.delivery_address,
@@ -179,7 +189,7 @@ class Mutation:
     async def open_ticket(self, info: Ctx, input: OpenTicketInput) -> SupportTicket | None:
         return cast(
             "SupportTicket | None",
-            await mutations.open_ticket(
+            await tickets.open_ticket(
                 info,
                 input.subject,
                 input.body,
@@ -212,7 +222,7 @@ class Mutation:
         self, info: Ctx, ticket_id: strawberry.ID, body: str
     ) -> TicketMessage | None:
         return cast(
-            "TicketMessage | None", await mutations.reply_to_ticket(info, str(ticket_id), body)
+            "TicketMessage | None", await tickets.reply_to_ticket(info, str(ticket_id), body)
         )
 
     @strawberry.mutation

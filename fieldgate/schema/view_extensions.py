@@ -32,23 +32,21 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from fieldgate.authz.principal import Principal
 from fieldgate.errors import QueryRefused
-from fieldgate.schema.views import SchemaView, SchemaViews
+from fieldgate.resolvers.context import PrincipalView, RequestContext
 
 Rules = tuple[type[ASTValidationRule], ...]
 Validate = Callable[[GraphQLSchema, DocumentNode, Rules, bool], list[GraphQLError]]
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 
 
-def principal_view(context: object) -> SchemaView | None:
+def principal_view(context: RequestContext) -> PrincipalView | None:
     """The view of the operation's principal; None when it sees the full schema."""
-    services = getattr(context, "services", None)
-    views = getattr(services, "schema_views", None)
-    principal = getattr(context, "principal", None)
-    if not isinstance(views, SchemaViews) or not isinstance(principal, Principal):
+    services = context.services
+    views = services.schema_views
+    if views is None:
         return None
-    return views.for_principal(principal, services.policy)  # type: ignore[union-attr]
+    return views.for_principal(context.principal, services.policy)
 
 
 class VisibleValidation(SchemaExtension):
@@ -124,7 +122,7 @@ class ViewIntrospection(SchemaExtension):
         yield
 
     def _introspect(
-        self, view: SchemaView, document: DocumentNode, roots: set[str]
+        self, view: PrincipalView, document: DocumentNode, roots: set[str]
     ) -> GraphQLExecutionResult:
         if any(not name.startswith("__") for name in roots):
             refused = QueryRefused("send introspection in an operation of its own")

@@ -9,10 +9,10 @@ roles, scopes, purposes, policy version) in a bounded LRU.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from cachetools import LRUCache
 from graphql import (
     DefinitionNode,
     DirectiveDefinitionNode,
@@ -264,8 +264,7 @@ class SchemaViews:
         self.staff_see_all = staff_see_all
         self._builder = _ViewBuilder(parse(full_sdl), catalog)
         self._catalog = catalog
-        self._maxsize = maxsize
-        self._cache: OrderedDict[ViewKey, SchemaView] = OrderedDict()
+        self._cache: LRUCache[ViewKey, SchemaView] = LRUCache(maxsize=maxsize)
         self._lock = threading.Lock()
 
     def for_principal(self, principal: Principal, policy: Policy) -> SchemaView | None:
@@ -280,14 +279,10 @@ class SchemaViews:
         with self._lock:
             found = self._cache.get(key)
             if found is not None:
-                self._cache.move_to_end(key)
                 return found
         built = self._build(principal, policy)
         with self._lock:
             self._cache[key] = built
-            self._cache.move_to_end(key)
-            while len(self._cache) > self._maxsize:
-                self._cache.popitem(last=False)
         return built
 
     def _build(self, principal: Principal, policy: Policy) -> SchemaView:

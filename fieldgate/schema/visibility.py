@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.decisions import RIGHTS, Disclosure, FieldRule, decide_field
-from fieldgate.authz.policy import Policy, RowCondition
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_rules import RowCondition
 from fieldgate.authz.principal import Principal, PrincipalKind
 
 _SHOWN = frozenset({Disclosure.FULL, Disclosure.MASKED})

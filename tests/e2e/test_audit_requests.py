@@ -16,13 +16,12 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from fieldgate.app import AppServices, create_app
+from fieldgate.app import create_app
 from fieldgate.audit.events import (
     Actor,
     AuditEvent,
     AuditKind,
     ConsentChange,
-    InMemoryAuditSink,
     RightsRequest,
     consent_change_event,
     rights_request_event,
@@ -31,7 +30,9 @@ from fieldgate.crypto.keyring import Keyring
 from fieldgate.identity.issuance import issue_for_subject, revoke
 from fieldgate.models import Order, Staff, User
 from fieldgate.models.tables import audit_events
+from fieldgate.resolvers.context import Services
 from fieldgate.settings import Settings
+from tests.fakes import InMemoryAuditSink
 from tests.gateway import Gateway, recorded_statements
 
 users = User.__table__  # type: ignore[attr-defined]
@@ -416,9 +417,9 @@ class BlockedSink(InMemoryAuditSink):
 @pytest.fixture
 async def side_app(gateway: Gateway, key_dir: Path) -> AsyncIterator[Any]:
     """Another app on the gateway's database (same keys), with an audit sink of the test's."""
-    made: list[tuple[httpx.AsyncClient, AppServices]] = []
+    made: list[tuple[httpx.AsyncClient, Services]] = []
 
-    def make(sink: Any, **settings: Any) -> tuple[httpx.AsyncClient, AppServices]:
+    def make(sink: Any, **settings: Any) -> tuple[httpx.AsyncClient, Services]:
         app = create_app(
             Settings(
                 database_url=gateway.database_url,

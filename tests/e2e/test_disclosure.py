@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fieldgate.authz.policy import load_policy
+from fieldgate.authz.policy_loading import load_policy
 from tests.gateway import Gateway
 
 SUPPORT_ORDERS = """
@@ -140,14 +140,14 @@ async def test_enforce_calls_do_not_grow_with_rows(gateway: Gateway) -> None:
     original = services.policy
     try:
         for first in (10, 100):
-            services.policy = load_policy(original_dir(gateway), original.vocabulary)
+            services.live.policy = load_policy(original_dir(gateway), original.vocabulary)
             services.plans.clear()
             before = services.policy.enforce_calls
             response = await gateway.post(SUPPORT_ORDERS, {"first": first}, token=token)
             assert len(response.json()["data"]["orders"]["edges"]) == first
             calls[first] = services.policy.enforce_calls - before
     finally:
-        services.policy = original
+        services.live.policy = original
         services.plans.clear()
     assert calls[10] == calls[100] > 0
     # and a cached plan costs no casbin call at all

@@ -198,7 +198,7 @@ def test_every_field_the_matrix_discloses_is_in_the_view() -> None:
     """The view never hides what the disclosure engine would give: every FULL or MASKED of
     the expectations matrix, on a kind of row the role can meet, is in the role's view."""
     from fieldgate.authz.explain import synthetic_principal
-    from fieldgate.authz.policy import load_policy
+    from fieldgate.authz.policy_loading import load_policy
     from fieldgate.authz.purposes import load_purposes
     from fieldgate.schema import build_schema
     from fieldgate.schema.catalog import build_catalog

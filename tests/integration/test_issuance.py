@@ -19,9 +19,10 @@ from starlette.requests import Request
 import fieldgate.identity.issuance as issuance
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
-from fieldgate.identity.authn import DatabaseRevocations, TokenAuthBackend, TokenRejected
+from fieldgate.http.auth import TokenAuthBackend, TokenRejected
 from fieldgate.identity.issuance import issue_for_subject, list_tokens, login, revoke
 from fieldgate.identity.passwords import hash_password, verify_password
+from fieldgate.identity.revocations import DatabaseRevocations
 from fieldgate.identity.signing_key import SigningKey
 from fieldgate.identity.tokens import TokenService
 from fieldgate.infra.db import create_engine
@@ -370,7 +371,8 @@ async def test_revoke_then_refused(
             "headers": [(b"authorization", f"Bearer {token}".encode())],
         }
     )
-    _, principal = await backend.authenticate(request)
+    _, user = await backend.authenticate(request)
+    principal = user.principal
     assert principal.token_id == jti
 
     assert await revoke(engine, jti) is True

@@ -20,9 +20,10 @@ import pytest
 from sqlalchemy import delete, func, select
 from starlette.applications import Starlette
 
-from fieldgate.app import AppServices, create_app
+from fieldgate.app import create_app
 from fieldgate.models import PolicyRevision, PolicyRule
 from fieldgate.policy_store.database import SEEDED_NOTE, DatabasePolicyStore
+from fieldgate.resolvers.context import Services
 from fieldgate.settings import Settings
 from tests.gateway import Gateway
 
@@ -92,8 +93,8 @@ async def gql(
     return payload
 
 
-def services_of(app: Starlette) -> AppServices:
-    services: AppServices = app.state.services
+def services_of(app: Starlette) -> Services:
+    services: Services = app.state.services
     return services
 
 
@@ -309,7 +310,7 @@ async def test_a_shadow_set_through_the_mutation_is_checked(gateway: Gateway) ->
             {"l": [*lines, "p, support_agent, Order.buyerPhone, *, peek, *, allow"]},
         )
         assert bad["errors"][0]["extensions"]["code"] == "POLICY_INVALID"
-        assert services_of(app).shadow is None
+        assert services_of(app).live.shadow is None
         good = await gql(
             client,
             "mutation($l: [String!]!) { setShadowPolicy(lines: $l) }",
@@ -317,4 +318,4 @@ async def test_a_shadow_set_through_the_mutation_is_checked(gateway: Gateway) ->
             {"l": [*lines, DENY_PHONE]},
         )
         assert good["data"]["setShadowPolicy"] != services_of(app).policy.version
-        assert services_of(app).shadow is not None
+        assert services_of(app).live.shadow is not None

@@ -10,7 +10,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from fieldgate.app import AppServices, create_app
+from fieldgate.app import create_app
+from fieldgate.resolvers.context import Services
 from fieldgate.settings import Settings
 from tests.gateway import Gateway
 
@@ -18,8 +19,8 @@ SideApp = tuple[Starlette, httpx.AsyncClient]
 MakeApp = Callable[..., SideApp]
 
 
-def services_of(app: Starlette) -> AppServices:
-    services: AppServices = app.state.services
+def services_of(app: Starlette) -> Services:
+    services: Services = app.state.services
     return services
 
 

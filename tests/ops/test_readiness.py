@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from fieldgate.http.faults import DatabaseFault, database_fault
+from fieldgate.infra.faults import DatabaseFault, database_fault
 from fieldgate.observability.readiness import readiness
 from tests.ops.conftest import MakeApp
 

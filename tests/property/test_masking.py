@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from fieldgate.authz.masking import (
     DATE_SENTINEL,
     MaskStrategy,
-    make_pseudonymizer,
     mask_address,
     mask_bank_card,
     mask_date_year,
@@ -26,6 +25,7 @@ from fieldgate.authz.masking import (
     mask_phone,
     mask_redact,
 )
+from fieldgate.authz.pseudonyms import make_pseudonymizer
 
 KEY = bytes(range(32))
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fieldgate.audit.events import Actor, AuditEvent, AuditKind, InMemoryAuditSink
+from fieldgate.audit.events import Actor, AuditEvent, AuditKind
 from fieldgate.audit.request import must_fail_closed
 from fieldgate.audit.writer import AuditWriter
+from tests.fakes import InMemoryAuditSink
 
 WHEN = datetime(2024, 5, 1, tzinfo=UTC)
 

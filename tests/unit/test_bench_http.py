@@ -18,7 +18,7 @@ from bench.overhttp.peer import compare_answers
 from bench.overhttp.report import http_json, render_http
 from bench.overhttp.run import LoadSettings
 from bench.overhttp.servers import Server, ServerSetup
-from fieldgate.authz.masking import mask_address, mask_name, mask_phone
+from fieldgate.authz.masking import mask_address, mask_email, mask_name, mask_phone
 
 
 def _result(requests: int, seconds: float, p50: float, errors: int = 0) -> LoadResult:
@@ -79,6 +79,7 @@ ADDRESSES = [
     "某某路1号",
     "",
 ]
+EMAILS = ["alice@163.com", "b@qq.com", "张三@example.cn", "a@b@c", "no-at-sign", " x.y@z.org "]
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
@@ -88,9 +89,9 @@ def test_peer_masks_match_fieldgate() -> None:
         "const input = JSON.parse(process.argv[1]);"
         "process.stdout.write(JSON.stringify({"
         "phone: input.phone.map(m.maskPhone), name: input.name.map(m.maskName),"
-        "address: input.address.map(m.maskAddress)}));});"
+        "address: input.address.map(m.maskAddress), email: input.email.map(m.maskEmail)}));});"
     )
-    values = {"phone": PHONES, "name": NAMES, "address": ADDRESSES}
+    values = {"phone": PHONES, "name": NAMES, "address": ADDRESSES, "email": EMAILS}
     done = subprocess.run(
         ["node", "-e", script, json.dumps(values, ensure_ascii=False)],
         cwd=PEERS_DIR,
@@ -102,6 +103,7 @@ def test_peer_masks_match_fieldgate() -> None:
         "phone": [mask_phone(v) for v in PHONES],
         "name": [mask_name(v) for v in NAMES],
         "address": [mask_address(v) for v in ADDRESSES],
+        "email": [mask_email(v) for v in EMAILS],
     }
 
 

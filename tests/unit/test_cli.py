@@ -19,19 +19,22 @@ from fieldgate.authz.decisions import DenialReason, Disclosure
 from fieldgate.authz.explain import (
     ExplainRow,
     explain,
-    parse_operation,
     principal_kind,
     synthetic_principal,
 )
 from fieldgate.authz.masking import MaskStrategy
-from fieldgate.authz.policy import Policy, load_policy
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_loading import load_policy
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.authz.purposes import load_purposes
-from fieldgate.cli import app, table, worker_count
+from fieldgate.cli import app
+from fieldgate.cli.output import table
+from fieldgate.cli.serve import worker_count
 from fieldgate.errors import BadUserInput
 from fieldgate.models import IssuedToken
 from fieldgate.schema import build_schema
 from fieldgate.schema.catalog import build_catalog
+from fieldgate.schema.explain import parse_operation
 from fieldgate.settings import PACKAGED_POLICY_DIR, Settings
 
 ORDER_ID_FOR_FINANCE = "p, finance, Order.id, *, full, any, allow"
@@ -518,7 +521,7 @@ def test_serve_refuses_a_policy_the_lint_rejects(
 def test_serve_runs_one_worker_per_core_in_production(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr("fieldgate.cli.os.cpu_count", lambda: 6)
+    monkeypatch.setattr("fieldgate.cli.serve.os.cpu_count", lambda: 6)
     development = Settings(key_dir=tmp_path)
     production = development.model_copy(update={"env": "production"})
     assert worker_count(None, development) == 1

@@ -18,8 +18,8 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.schema.config import StrawberryConfig
 
-from fieldgate.authz.plans import CompiledCounts
-from fieldgate.schema.compiled import CompiledRequest, FieldgateExecutor
+from fieldgate.authz.plans import CompiledCounts, CompiledRequest
+from fieldgate.schema.compiled import FieldgateExecutor
 
 
 @strawberry.enum

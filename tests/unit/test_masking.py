@@ -11,7 +11,6 @@ import pytest
 from fieldgate.authz.masking import (
     DATE_SENTINEL,
     MaskStrategy,
-    make_pseudonymizer,
     mask_address,
     mask_bank_card,
     mask_date_year,
@@ -24,6 +23,7 @@ from fieldgate.authz.masking import (
     mask_phone,
     mask_redact,
 )
+from fieldgate.authz.pseudonyms import make_pseudonymizer
 from fieldgate.errors import ConfigurationError, PolicyError
 
 KEY = bytes(range(32))

@@ -6,7 +6,9 @@ import pytest
 
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.decisions import decide_field
-from fieldgate.authz.policy import Policy, RowCondition, load_policy
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_loading import load_policy
+from fieldgate.authz.policy_rules import RowCondition
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.authz.purposes import load_purposes
 from fieldgate.schema import build_schema

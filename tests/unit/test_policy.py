@@ -10,14 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from fieldgate.authz.policy import (
-    ConditionalGrant,
-    Grant,
-    Policy,
-    RowCondition,
-    RowScope,
-    load_policy,
-)
+from fieldgate.authz.policy import ConditionalGrant, Policy
+from fieldgate.authz.policy_loading import load_policy
+from fieldgate.authz.policy_rules import Grant, RowCondition, RowScope
 from fieldgate.authz.purposes import PurposeVocabulary, load_purposes
 from fieldgate.errors import PolicyError
 from fieldgate.settings import PACKAGED_POLICY_DIR

@@ -10,7 +10,8 @@ import pytest
 from fieldgate.authz.classification import Catalog
 from fieldgate.authz.decisions import Disclosure, FieldRule, Outcome
 from fieldgate.authz.masking import MaskStrategy
-from fieldgate.authz.policy import Policy, load_policy, policy_from_lines
+from fieldgate.authz.policy import Policy
+from fieldgate.authz.policy_loading import load_policy, policy_from_lines
 from fieldgate.authz.purposes import load_purposes
 from fieldgate.authz.shadow import differences
 from fieldgate.errors import PolicyError

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fieldgate.authz.matrix import Column, matrix_csv, policy_matrix
-from fieldgate.authz.policy import load_policy
+from fieldgate.authz.policy_loading import load_policy
 from fieldgate.authz.purposes import load_purposes
 from fieldgate.cli import app as cli
 from fieldgate.http.policy_grid import grid_page

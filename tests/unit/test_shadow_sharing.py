@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from fieldgate.authz.policy import load_policy, policy_from_lines
+from fieldgate.authz.policy_loading import load_policy, policy_from_lines
 from fieldgate.authz.purposes import load_purposes
 from fieldgate.authz.shadow import SharedCandidate
 from fieldgate.settings import PACKAGED_POLICY_DIR

@@ -33,8 +33,8 @@ from starlette.routing import Route
 
 from fieldgate.authz.principal import ANONYMOUS, Principal, PrincipalKind
 from fieldgate.errors import BadUserInput, ConfigurationError, Unauthenticated
-from fieldgate.identity.authn import (
-    InMemoryRevocations,
+from fieldgate.http.auth import (
+    AuthenticatedUser,
     TokenAuthBackend,
     authentication_error_response,
     bearer_token,
@@ -43,6 +43,7 @@ from fieldgate.identity.issuance import parse_ttl
 from fieldgate.identity.signing_key import SigningKey, key_id, load_signing_key, read_signing_key
 from fieldgate.identity.tokens import TokenGrant, TokenService
 from fieldgate.settings import Settings
+from tests.fakes import InMemoryRevocations
 
 ISSUER = "fieldgate"
 AUDIENCE = "fieldgate-api"
@@ -428,8 +429,9 @@ def test_hand_made_valid_token_passes(service: TokenService, key: SigningKey) ->
 
 
 async def whoami(request: Request) -> JSONResponse:
-    principal = request.user
-    assert isinstance(principal, Principal)
+    user = request.user
+    assert isinstance(user, AuthenticatedUser)
+    principal = user.principal
     return JSONResponse({"identity": principal.identity, "scopes": request.auth.scopes})
 
 
@@ -557,8 +559,8 @@ async def test_backend_returns_anonymous_principal_object(
     service: TokenService, revocations: InMemoryRevocations
 ) -> None:
     request = Request({"type": "http", "method": "GET", "path": "/", "headers": []})
-    credentials, principal = await TokenAuthBackend(service, revocations).authenticate(request)
-    assert principal is ANONYMOUS
+    credentials, user = await TokenAuthBackend(service, revocations).authenticate(request)
+    assert user.principal is ANONYMOUS
     assert credentials.scopes == []
 
 

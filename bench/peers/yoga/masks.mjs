@@ -1,5 +1,5 @@
-// The three mask formats the support_agent rules use, ported from fieldgate's
-// fieldgate/authz/masking.py (PHONE, NAME, ADDRESS) so both servers answer the same bytes.
+// The mask formats the support_agent rules use, ported from fieldgate's
+// fieldgate/authz/masking.py (PHONE, NAME, ADDRESS, EMAIL) so the servers answer the same bytes.
 
 const REDACTED = '***';
 
@@ -14,6 +14,15 @@ export function maskPhone(value) {
   }
   if (count <= 7) return REDACTED;
   return `${prefix}${digits.slice(0, 3)}${'*'.repeat(count - 7)}${digits.slice(-4)}`;
+}
+
+const EMAIL = /^\s*(\S+)@([^\s@]+)\s*$/;
+
+export function maskEmail(value) {
+  const match = EMAIL.exec(value);
+  if (!match) return REDACTED;
+  const [, local, domain] = match;
+  return [...local].length === 1 ? `***@${domain}` : `${[...local][0]}***@${domain}`;
 }
 
 export function maskName(value) {

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from fieldgate.audit.chain import load_audit_key
 from fieldgate.audit.store import DatabaseAuditSink
-from fieldgate.authz.policy import parse_lines
+from fieldgate.authz.policy_rules import parse_lines
 from fieldgate.authz.purposes import load_purposes
 from fieldgate.errors import ConfigurationError, PolicyError
 from fieldgate.infra.db import create_engine

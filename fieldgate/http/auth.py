@@ -1,62 +1,58 @@
-"""Authentication: the Starlette backend that turns a Bearer token into a ``Principal``."""
+"""Authentication at the edge: the Starlette backend that turns a Bearer token into a
+``Principal``, and the 401 answer to a refused one.
+
+Starlette keeps the authenticated caller in ``scope["user"]`` as a ``BaseUser``; the
+engine's ``Principal`` is plain data, so it travels inside ``AuthenticatedUser`` and every
+reader takes it back out with ``principal_of``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col
-from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError
+from starlette.authentication import (
+    AuthCredentials,
+    AuthenticationBackend,
+    AuthenticationError,
+    BaseUser,
+)
 from starlette.requests import HTTPConnection
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from fieldgate.authz.principal import ANONYMOUS, Principal
 from fieldgate.errors import Unauthenticated
+from fieldgate.http.envelope import error_response
+from fieldgate.identity.revocations import RevocationChecker
 from fieldgate.identity.tokens import TokenService
-from fieldgate.models import IssuedToken
 
 GRAPHQL_RESPONSE_MEDIA_TYPE = "application/graphql-response+json"
 
 
-class RevocationChecker(Protocol):
-    """Answers whether a token id may no longer be used."""
+@dataclass(frozen=True, slots=True)
+class AuthenticatedUser(BaseUser):
+    """Starlette's view of a request's principal (``request.user``)."""
 
-    async def is_revoked(self, jti: str) -> bool: ...
+    principal: Principal
 
+    @property
+    def is_authenticated(self) -> bool:
+        return self.principal.is_authenticated
 
-class DatabaseRevocations:
-    """Revocations read from ``issued_tokens``: exact, one primary-key lookup per request.
+    @property
+    def display_name(self) -> str:
+        return self.principal.name
 
-    A token is refused when revoked and also when its ``jti`` was never recorded: a
-    token fieldgate did not record is not one it issued.
-    """
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def is_revoked(self, jti: str) -> bool:
-        """True when the token is revoked or unknown."""
-        query = select(col(IssuedToken.revoked_at)).where(col(IssuedToken.jti) == jti)
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).first()
-        return row is None or row[0] is not None
+    @property
+    def identity(self) -> str:
+        return self.principal.identity
 
 
-class InMemoryRevocations:
-    """A revocation list kept in the process, for tests; unknown ids count as valid."""
-
-    def __init__(self, revoked: Iterable[str] = ()) -> None:
-        self._revoked = set(revoked)
-
-    def revoke(self, jti: str) -> None:
-        """Mark a token id as revoked."""
-        self._revoked.add(jti)
-
-    async def is_revoked(self, jti: str) -> bool:
-        """True when ``jti`` was revoked."""
-        return jti in self._revoked
+def principal_of(scope: Mapping[str, Any]) -> Principal:
+    """The principal authentication put in an ASGI scope; anonymous when there is none."""
+    user = scope.get("user")
+    return user.principal if isinstance(user, AuthenticatedUser) else ANONYMOUS
 
 
 class TokenRejected(AuthenticationError):
@@ -78,11 +74,11 @@ class TokenAuthBackend(AuthenticationBackend):
         self._tokens = tokens
         self._revocations = revocations
 
-    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Principal]:
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, AuthenticatedUser]:
         """Authenticate one request; raises ``TokenRejected`` when its token is refused."""
         header = conn.headers.get("authorization")
         if header is None:
-            return AuthCredentials([]), ANONYMOUS
+            return AuthCredentials([]), AuthenticatedUser(ANONYMOUS)
         token = bearer_token(header)
         if token is None:
             raise TokenRejected("malformed")
@@ -92,7 +88,7 @@ class TokenAuthBackend(AuthenticationBackend):
             raise TokenRejected(exc.reason) from None
         if principal.token_id is None or await self._revocations.is_revoked(principal.token_id):
             raise TokenRejected("revoked")
-        return AuthCredentials(sorted(principal.roles)), principal
+        return AuthCredentials(sorted(principal.roles)), AuthenticatedUser(principal)
 
 
 def bearer_token(header: str) -> str | None:
@@ -109,22 +105,13 @@ def authentication_error_response(conn: HTTPConnection, exc: AuthenticationError
     Passed as ``on_error`` to Starlette's ``AuthenticationMiddleware``.
     """
     reason = exc.reason if isinstance(exc, TokenRejected) else "malformed"
-    body = {
-        "data": None,
-        "errors": [
-            {
-                "message": "authentication failed",
-                "extensions": {"code": Unauthenticated.code, "reason": reason},
-            }
-        ],
-    }
     accept = conn.headers.get("accept", "")
     media_type = (
         GRAPHQL_RESPONSE_MEDIA_TYPE if GRAPHQL_RESPONSE_MEDIA_TYPE in accept else "application/json"
     )
-    return JSONResponse(
-        body,
-        status_code=401,
+    return error_response(
+        Unauthenticated(reason),
+        401,
+        content_type=media_type,
         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        media_type=media_type,
     )

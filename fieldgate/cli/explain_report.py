@@ -1,0 +1,88 @@
+"""How ``fieldgate policy explain`` shows an explanation: the data subject and the table."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from fieldgate.cli.output import fail, table
+from fieldgate.settings import Settings
+
+if TYPE_CHECKING:
+    from fieldgate.authz.explain import DataSubject, ExplainRow, SubjectRow
+
+
+def data_subject(who: str) -> DataSubject:
+    """The data subject ``who`` (username or id) and their facts, from the database."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fieldgate.errors import BadUserInput
+    from fieldgate.infra.db import create_engine
+    from fieldgate.resolvers.subjects import load_data_subject
+
+    async def run() -> DataSubject:
+        engine = create_engine(Settings().database_url)
+        try:
+            async with engine.connect() as connection:
+                return await load_data_subject(connection, who, datetime.now(UTC).date())
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except BadUserInput as exc:
+        fail(exc.message, 2)
+    except (SQLAlchemyError, OSError):
+        fail("cannot read the data subject: is the database reachable and upgraded?")
+
+
+def age_group(person: DataSubject) -> str:
+    """``child under 14``, ``minor`` or ``adult``."""
+    facts = person.facts
+    return "child under 14" if facts.child else "minor" if facts.minor else "adult"
+
+
+def subject_summary(person: DataSubject) -> dict[str, object]:
+    """The data subject as ``--format json`` shows them."""
+    facts = person.facts
+    return {
+        "id": person.id,
+        "username": person.username,
+        "age": age_group(person),
+        "consents": sorted(facts.consents),
+        "notInEffect": sorted(facts.asked - facts.consents),  # a minor's, without a guardian
+    }
+
+
+def explain_table(rows: Sequence[ExplainRow], outcomes: Sequence[SubjectRow] | None = None) -> str:
+    """The explanation as a table: a line per field, the subject's outcome beside it."""
+
+    def cell(value: object) -> str:
+        return "-" if value is None else str(value)
+
+    headers = ["field", "level", "other rows", "own rows", "assigned", "mask", "reason"]
+    if outcomes is not None:
+        headers += ["subject", "subject level", "subject reason", "audited"]
+    lines = []
+    for index, row in enumerate(rows):
+        line = [
+            row.field,
+            str(row.level),
+            str(row.other),
+            cell(row.owner),
+            cell(row.assigned),
+            cell(row.strategy),
+            cell(row.reason),
+        ]
+        if outcomes is not None:
+            outcome = outcomes[index]
+            line += [
+                str(outcome.disclosure),
+                str(outcome.level),
+                cell(outcome.reason),
+                "yes" if outcome.audited else "no",
+            ]
+        lines.append([*line, row.rule])
+    return table([*headers, "rule"], lines)

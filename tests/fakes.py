@@ -1,0 +1,37 @@
+"""In-memory stand-ins for the gateway's ports, for tests only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from fieldgate.audit.events import AuditEvent
+
+
+class InMemoryAuditSink:
+    """An audit sink that keeps events in a list (no chain)."""
+
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+
+    async def append(self, events: Sequence[AuditEvent]) -> None:
+        """Keep the batch."""
+        self.events.extend(events)
+
+    async def record(self, events: Sequence[AuditEvent]) -> None:
+        """Same as :meth:`append` (so the sink is also an ``AuditRecorder``)."""
+        await self.append(events)
+
+
+class InMemoryRevocations:
+    """A revocation list kept in the process; unknown ids count as valid."""
+
+    def __init__(self, revoked: Iterable[str] = ()) -> None:
+        self._revoked = set(revoked)
+
+    def revoke(self, jti: str) -> None:
+        """Mark a token id as revoked."""
+        self._revoked.add(jti)
+
+    async def is_revoked(self, jti: str) -> bool:
+        """True when ``jti`` was revoked."""
+        return jti in self._revoked
