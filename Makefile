@@ -10,13 +10,14 @@ BENCH_STAMP := $(VENV)/.installed-bench-extra
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv serve test lint bench clean
+.PHONY: help venv serve test lint bench console clean
 
 help:
 	@echo "make serve   migrate, seed the demo data and serve on FIELDGATE_HOST:FIELDGATE_PORT"
 	@echo "make test    run the test suite (PYTEST_ARGS=... passes options to pytest)"
 	@echo "make lint    ruff check, ruff format --check, mypy"
 	@echo "make bench   run the benchmarks"
+	@echo "make console rebuild the console (frontend/ -> fieldgate/console/; needs Node and npm)"
 	@echo "make clean   remove .venv and var/"
 
 venv: $(STAMP)
@@ -59,6 +60,10 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.consent_cost --iterations 60
 	$(BIN)/python -m bench.compiled_cost --iterations 60
 	$(BIN)/python -m bench.argument_cost --iterations 60
+
+# The console's pages and bundles are committed; rebuild them after changing frontend/.
+console:
+	cd frontend && npm ci --no-audit --no-fund && npm run build
 
 clean:
 	rm -rf $(VENV) var

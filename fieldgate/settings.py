@@ -10,6 +10,10 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGED_POLICY_DIR = Path(__file__).parent / "policy"
+CORS_HEADERS_DEFAULT = (
+    "Authorization, Content-Type, Fieldgate-Strict, X-Request-Id, traceparent, tracestate, "
+    "baggage, sentry-trace, apollographql-client-name, apollographql-client-version, DNT, Sec-GPC"
+)
 
 
 class Settings(BaseSettings):
@@ -52,8 +56,15 @@ class Settings(BaseSettings):
     max_cost: int = Field(default=50_000, gt=0)  # 100 rows of ~500 fields
     max_batch: int = Field(default=0, ge=0)  # JSON array batching: off at 0 or 1
     cors_origins: str = ""  # comma-separated exact origins that browsers may call from
+    # request headers a browser may send cross-origin (tracing, client names, privacy signals)
+    cors_headers: str = CORS_HEADERS_DEFAULT
     # Each principal validates, introspects and prints only what it could ever receive.
     schema_per_principal: bool = True
+    # Staff validate against their own view in development too (as in production); true
+    # widens it to the whole schema in development only.
+    staff_full_schema: bool = False
+    # The console pages under /console; None: on in development only.
+    console: bool | None = None
     schema_view_cache_size: int = Field(default=128, gt=0)
     # Per minute, per token and per partner (anonymous: per client IP); 0 turns one off.
     rate_limit_requests: int = Field(default=600, ge=0)
@@ -106,6 +117,11 @@ class Settings(BaseSettings):
         return self.trusted_documents if self.trusted_documents is not None else self.is_production
 
     @property
+    def console_enabled(self) -> bool:
+        """Whether the console pages are served (``FIELDGATE_CONSOLE``)."""
+        return self.console if self.console is not None else not self.is_production
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -115,3 +131,8 @@ class Settings(BaseSettings):
         return tuple(
             origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip()
         )
+
+    @property
+    def cors_allowed_headers(self) -> tuple[str, ...]:
+        """``FIELDGATE_CORS_HEADERS``: the request headers a listed origin may send."""
+        return tuple(name.strip() for name in self.cors_headers.split(",") if name.strip())

@@ -136,7 +136,11 @@ async def gateway(
     if backend not in _gateways:
         keyring = load_keyring(Settings(key_dir=key_dir))  # the key file the app loads too
         url = await seeded_database(database_factory, backend, keyring)
-        app = create_app(Settings(database_url=url, key_dir=key_dir))
+        # Staff validate against the whole schema here (a development setting), so that
+        # tests can ask for what the engine denies them; tests/security/test_parity.py runs the
+        # default, where they validate against their own view as in production.
+        settings = Settings(database_url=url, key_dir=key_dir, staff_full_schema=True)
+        app = create_app(settings)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
         _gateways[backend] = Gateway(app, client, url)
     yield _gateways[backend]

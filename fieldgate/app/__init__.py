@@ -14,12 +14,13 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from fieldgate.app.services import attach_policy_control, build_services, record_policy_version
 from fieldgate.documents.store import TrustedDocuments
 from fieldgate.errors import NotFound
 from fieldgate.http.auth import TokenAuthBackend, authentication_error_response, principal_of
+from fieldgate.http.console import console_routes
 from fieldgate.http.cors import cors_middleware
 from fieldgate.http.envelope import error_response
 from fieldgate.http.guard import RequestGuard
@@ -108,13 +109,15 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         view = views.for_principal(principal, services.policy)
         return PlainTextResponse(services.schema.as_str() if view is None else view.sdl)
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         *operations_routes(services),  # /readyz, /metrics
         Route("/graphql", graphql),  # methods: RequestGuard answers the others
     ]
     if not settings.is_production or services.schema_views is not None:
         routes.insert(2, Route("/graphql/schema.graphql", schema_sdl))
+    if settings.console_enabled:
+        routes.extend(console_routes(services, development=not settings.is_production))
     limiter = services.rate_limiter
     limiter.set_hooks(on_refused=services.metrics.rate_limited.inc)
     watcher = services.policy_watcher
@@ -144,7 +147,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
             # the guard refuses before any token is checked.
             Middleware(SecureHeaders, production=settings.is_production, no_store_path="/graphql"),
             Middleware(RequestObserver, metrics=services.metrics),  # request id, line, metrics
-            *cors_middleware(settings.cors_allowed_origins),
+            *cors_middleware(settings.cors_allowed_origins, settings.cors_allowed_headers),
             Middleware(RequestGuard, path="/graphql", max_body_bytes=settings.max_body_bytes),
             Middleware(
                 AuthenticationMiddleware,

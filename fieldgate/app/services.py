@@ -24,6 +24,7 @@ from fieldgate.authz.shapers import MaskResolver
 from fieldgate.crypto.encrypted import ENCRYPTED_COORDINATES
 from fieldgate.crypto.keyring import Keyring, load_keyring
 from fieldgate.errors import PolicyError, SchemaMisdeclared
+from fieldgate.http.cors import check_origins
 from fieldgate.identity.revocations import DatabaseRevocations, RevocationChecker
 from fieldgate.identity.signing_key import SigningKey, load_signing_key
 from fieldgate.identity.tokens import TokenService
@@ -36,6 +37,7 @@ from fieldgate.ratelimit.limiter import RateLimiter
 from fieldgate.resolvers.context import Services
 from fieldgate.schema import build_schema
 from fieldgate.schema.catalog import build_catalog
+from fieldgate.schema.describe import describe_schema
 from fieldgate.schema.documents import DocumentChecker
 from fieldgate.schema.limits import QueryLimits
 from fieldgate.schema.views import SchemaViews
@@ -75,10 +77,12 @@ def build_services(
 ) -> Services:
     """Build every dependency once; tests pass their own engine, policy, revocations,
     data keyring or audit sink."""
+    check_origins(settings.cors_allowed_origins)  # refused at start, in one line
     vocabulary = load_purposes(settings.policy_dir)
     policy = policy or load_policy(settings.policy_dir, vocabulary)
     schema = build_schema(QueryLimits.from_settings(settings), production=settings.is_production)
     catalog = build_catalog(schema._schema, policy.vocabulary)
+    describe_schema(schema._schema, catalog, policy.vocabulary)  # before anything prints it
     problems = lint_policy(catalog, policy)
     if problems:
         raise PolicyError("the policy is refused: " + "; ".join(problems))
@@ -132,13 +136,13 @@ def build_services(
 
 def schema_views(settings: Settings, full_sdl: str, catalog: Catalog) -> SchemaViews | None:
     """Each principal's view of the schema (``FIELDGATE_SCHEMA_PER_PRINCIPAL``); staff see
-    the whole schema in development."""
+    the whole schema only in development with ``FIELDGATE_STAFF_FULL_SCHEMA``."""
     if not settings.schema_per_principal:
         return None
     return SchemaViews(
         full_sdl,
         catalog,
-        staff_see_all=not settings.is_production,
+        staff_see_all=settings.staff_full_schema and not settings.is_production,
         maxsize=settings.schema_view_cache_size,
     )
 

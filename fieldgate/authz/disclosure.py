@@ -31,6 +31,7 @@ from fieldgate.authz.consent import (
 )
 from fieldgate.authz.decisions import Disclosure, Outcome
 from fieldgate.authz.denials import Denial, Denials, ResponsePath, path_key
+from fieldgate.authz.marks import DisclosureMarks
 from fieldgate.authz.plans import PathKey, Plan, Producer
 from fieldgate.authz.shapers import CoordinateKinds, MaskResolver, Shaper, shaper_for
 from fieldgate.errors import FieldgateError
@@ -99,6 +100,7 @@ class DisclosureContext:
         self._shapers: dict[PathKey, Shaper] = {}
         self._denials = Denials()
         self.masked_coordinates: set[str] = set()
+        self.marks = DisclosureMarks()  # where each mask and denial applied
         self.audited: dict[tuple[str, Disclosure], set[int]] = {}
 
     def ignore_subjects(self) -> None:
@@ -198,7 +200,7 @@ class DisclosureContext:
         withheld: set[int] = set()
         shaped: list[dict[str, Any]] = []
         decrypted, masked, conditional = shaper.decrypted, shaper.masked, shaper.conditional
-        decrypt = self.decrypt
+        decrypt, marks = self.decrypt, self.marks
         for index, row in enumerate(rows):
             values = dict(row)
             values[PRODUCER_KEY] = producer
@@ -213,6 +215,7 @@ class DisclosureContext:
                 if value is not None:
                     values[attribute] = mask(value)
                     self.masked_coordinates.add(coordinate)
+                    marks.mark(path, producer, attribute, producer.rules[attribute].default, index)
             full: list[tuple[str, str]] = []
             if conditional:
                 conditions = self.conditions_of(values)
@@ -228,8 +231,10 @@ class DisclosureContext:
                         if value is not None:
                             values[attribute] = self.masks(outcome.strategy)(value)
                             self.masked_coordinates.add(rule.coordinate)
+                            marks.mark(path, producer, attribute, outcome, index)
                     else:
                         self._denials.of_attribute(producer, path, index, attribute, outcome, 1)
+                        marks.mark(path, producer, attribute, outcome, index)
                         self._note(rule.coordinate, Disclosure.DENIED, values)
             if gated or child_full or full:
                 subject = values.get(SUBJECT_KEY)
@@ -244,6 +249,7 @@ class DisclosureContext:
                             del values[attribute]
                             outcome = Outcome(Disclosure.DENIED, reason=reason, rule="data subject")
                             self._denials.of_attribute(producer, path, index, attribute, outcome, 1)
+                            marks.mark(path, producer, attribute, outcome, index)
                             self._note(coordinate, Disclosure.DENIED, values)
                             withheld.add(index)
                 # what the gates left of the FULL values: audited when SENSITIVE, and a
@@ -270,6 +276,7 @@ class DisclosureContext:
                 self._subjects(coordinate, Disclosure.FULL).update(subjects)
             for attribute, outcome in shaper.denied:
                 self._denials.of_attribute(producer, path, 0, attribute, outcome, len(rows))
+                marks.mark(path, producer, attribute, outcome, 0, len(rows))
                 coordinate = producer.rules[attribute].coordinate
                 self._subjects(coordinate, Disclosure.DENIED).update(subjects)
         return shaped
@@ -287,6 +294,7 @@ class DisclosureContext:
         outcome = rule.default if rule.is_static else rule.outcome_for(self.conditions_of(parent))
         if outcome.disclosure is Disclosure.DENIED:
             self._denials.at(path, rule.coordinate, outcome)
+            self.marks.mark_at(path.as_list(), rule.coordinate, outcome)
             self._note(rule.coordinate, Disclosure.DENIED, parent)
             return False
         return True
@@ -301,9 +309,11 @@ class DisclosureContext:
         return self._denials.records(self.plan.purpose)
 
     def summary(self) -> dict[str, Any]:
-        """``extensions.disclosure``: the purpose and which coordinates were masked or denied."""
+        """``extensions.disclosure``: the purpose, which coordinates were masked or denied,
+        and where (``paths``: see ``authz.marks``)."""
         return {
             "purpose": self.plan.purpose,
             "masked": sorted(self.masked_coordinates),
             "denied": sorted(self._denials.coordinates()),
+            "paths": self.marks.summary(),
         }

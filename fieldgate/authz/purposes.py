@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -39,6 +39,7 @@ class PurposeVocabulary:
     parents: Mapping[str, str | None]
     needs_consent: frozenset[str]
     prohibitions: Mapping[str, frozenset[str]]
+    descriptions: Mapping[str, str] = field(default_factory=dict)  # from purposes.toml
 
     def lineage(self, purpose: str) -> tuple[str, ...]:
         """The purpose and its ancestors, nearest first."""
@@ -102,7 +103,10 @@ def load_purposes(policy_dir: Path) -> PurposeVocabulary:
         for coordinate, listed in data.get("prohibitions", {}).items()
     }
     return PurposeVocabulary(
-        parents=parents, needs_consent=vocabulary.needs_consent, prohibitions=prohibitions
+        parents=parents,
+        needs_consent=vocabulary.needs_consent,
+        prohibitions=prohibitions,
+        descriptions={name: str(entry.get("description", "")) for name, entry in entries.items()},
     )
 
 

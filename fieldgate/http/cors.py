@@ -10,9 +10,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
 from fieldgate.errors import ConfigurationError
+from fieldgate.settings import CORS_HEADERS_DEFAULT
+
+HEADERS_DEFAULT = tuple(name.strip() for name in CORS_HEADERS_DEFAULT.split(","))
 
 METHODS = ("GET", "POST")
-HEADERS = ("Authorization", "Content-Type", "Fieldgate-Strict", "X-Request-Id")
+EXPOSED = ("X-Request-Id", "Retry-After")  # response headers the page may read
 PREFLIGHT_MAX_AGE = 600  # seconds a browser may reuse a preflight answer
 
 
@@ -29,20 +32,35 @@ class ListedOriginsCORS(CORSMiddleware):
         await super().__call__(scope, receive, send)
 
 
-def cors_middleware(origins: Sequence[str]) -> list[Middleware]:
-    """The CORS middleware for ``origins`` (none: no CORS at all). Credentials are allowed,
-    so a wildcard is refused: it would let any site call with a user's token."""
+def check_origins(origins: Sequence[str]) -> None:
+    """Refuse a wildcard (credentials are allowed: any site could call with a user's token)
+    and an origin without a scheme (a browser never sends one, so it would match nothing)."""
+    for origin in origins:
+        if "*" in origin:
+            raise ConfigurationError("FIELDGATE_CORS_ORIGINS lists exact origins; '*' is refused")
+        scheme, _, host = origin.partition("://")
+        if scheme not in ("http", "https") or not host or "/" in host:
+            raise ConfigurationError(
+                f"FIELDGATE_CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port])"
+            )
+
+
+def cors_middleware(
+    origins: Sequence[str], headers: Sequence[str] = HEADERS_DEFAULT
+) -> list[Middleware]:
+    """The CORS middleware for ``origins`` (none: no CORS at all), allowing the request
+    ``headers`` and exposing ``X-Request-Id`` and ``Retry-After``."""
     if not origins:
         return []
-    if any("*" in origin for origin in origins):
-        raise ConfigurationError("FIELDGATE_CORS_ORIGINS lists exact origins; '*' is refused")
+    check_origins(origins)
     return [
         Middleware(
             ListedOriginsCORS,
             allow_origins=list(origins),
             allow_credentials=True,
             allow_methods=list(METHODS),
-            allow_headers=list(HEADERS),
+            allow_headers=list(headers),
+            expose_headers=list(EXPOSED),
             max_age=PREFLIGHT_MAX_AGE,
         )
     ]

@@ -17,6 +17,7 @@ from fieldgate.resolvers import (
     policy_admin,
     queries,
     rights,
+    session,
     tickets,
 )
 from fieldgate.resolvers.context import RequestContext
@@ -35,6 +36,7 @@ from fieldgate.schema.policy_admin import (
     policy_change_result,
     shadow_difference_count,
 )
+from fieldgate.schema.session import LoginResult
 from fieldgate.schema.types import (
     AccessLogEntry,
     AuditEventView,
@@ -119,7 +121,9 @@ async def issued_tokens(
 
 @strawberry.type
 class Query:
-    me: User | None = resolved(queries.me, description="The signed-in user.")
+    me: User | None = resolved(
+        queries.me, description="The signed-in user; null for anyone else (anonymous too)."
+    )
     user: User | None = resolved(queries.user, reads={"id": "User.id"})
     user_by_id_number: User | None = resolved(
         queries.user_by_id_number,
@@ -162,8 +166,13 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation
-    async def login(self, info: Ctx, username: str, password: str) -> str:
-        return await mutations.login(info, username, password)
+    async def login(self, info: Ctx, username: str, password: str) -> LoginResult:
+        return cast("LoginResult", await session.login(info, username, password))
+
+    @strawberry.mutation
+    async def logout(self, info: Ctx) -> bool:
+        """Revoke the token this request carries."""
+        return await session.logout(info)
 
     @strawberry.mutation
     async def register(self, info: Ctx, input: RegisterInput) -> str:

@@ -39,6 +39,7 @@ from fieldgate.errors import BadUserInput
 from fieldgate.schema.visibility import (
     KNOWN_MUTATIONS,
     MUTATIONS_BY_KIND,
+    NULL_FOR_OTHERS,
     OPERATOR_KINDS,
     OWN_ACCOUNT_KINDS,
     OWN_ACCOUNT_ROOTS,
@@ -92,6 +93,9 @@ class _ViewBuilder:
             "Query": self._query_fields(kept_types, kind),
             "Mutation": self._mutation_fields(kept_types, kind),
         }
+        if kind not in OWN_ACCOUNT_KINDS:  # `me` answers null: its type keeps `id` at least
+            kept = {**kept, "User": kept.get("User", frozenset()) | {"id"}}
+            kept_types.add("User")
         definitions: list[DefinitionNode] = []
         for definition in self.document.definitions:
             filtered = self._filter(definition, kept, kept_types, roots)
@@ -129,6 +133,9 @@ class _ViewBuilder:
         for field in self.objects["Query"].fields or ():
             name = field.name.value
             target = self._row_type(_named(field.type))
+            if name in NULL_FOR_OTHERS and kind not in OWN_ACCOUNT_KINDS:
+                names.add(name)
+                continue
             if name in OWN_ACCOUNT_ROOTS:
                 shown = kind in OWN_ACCOUNT_KINDS
             elif target in self.catalog.row_types:

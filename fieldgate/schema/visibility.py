@@ -21,6 +21,7 @@ _SHOWN = frozenset({Disclosure.FULL, Disclosure.MASKED})
 _USER_MUTATIONS = frozenset(
     {
         "login",
+        "logout",
         "register",
         "updateMyProfile",
         "placeOrder",
@@ -35,7 +36,7 @@ _USER_MUTATIONS = frozenset(
 MUTATIONS_BY_KIND: dict[PrincipalKind, frozenset[str]] = {
     PrincipalKind.ANONYMOUS: frozenset({"login", "register"}),
     PrincipalKind.USER: _USER_MUTATIONS,
-    PrincipalKind.STAFF: frozenset({"login", "replyToTicket"}),
+    PrincipalKind.STAFF: frozenset({"login", "logout", "replyToTicket"}),
     PrincipalKind.PARTNER: frozenset(),
 }
 KNOWN_MUTATIONS = frozenset().union(*MUTATIONS_BY_KIND.values())
@@ -45,6 +46,9 @@ OPERATOR_KINDS = frozenset({PrincipalKind.STAFF})
 # Roots answering about the caller's own account: only users have one.
 OWN_ACCOUNT_ROOTS = frozenset({"me", "myConsents", "myAccessLog"})
 OWN_ACCOUNT_KINDS = frozenset({PrincipalKind.USER})
+# ...of which ``me`` is shown to everyone else too, answering null (with ``User.id`` at least,
+# so that ``{ me { id } }`` validates for a signed-out page).
+NULL_FOR_OTHERS = frozenset({"me"})
 
 
 def candidate_purposes(policy: Policy, principal: Principal) -> tuple[str | None, ...]:

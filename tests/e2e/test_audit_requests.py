@@ -421,7 +421,12 @@ async def side_app(gateway: Gateway, key_dir: Path) -> AsyncIterator[Any]:
 
     def make(sink: Any, **settings: Any) -> tuple[httpx.AsyncClient, Services]:
         app = create_app(
-            Settings(database_url=gateway.database_url, key_dir=key_dir, **settings),
+            Settings(
+                database_url=gateway.database_url,
+                key_dir=key_dir,
+                staff_full_schema=True,
+                **settings,
+            ),
             audit_sink=sink,
         )
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")

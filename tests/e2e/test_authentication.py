@@ -154,16 +154,20 @@ async def test_revoked(gateway: Gateway) -> None:
 
 
 async def test_login_mutation(gateway: Gateway) -> None:
-    good = await gateway.gql('mutation { login(username: "alice", password: "fieldgate-demo") }')
-    token = good["data"]["login"]
+    good = await gateway.gql(
+        'mutation { login(username: "alice", password: "fieldgate-demo") { token expiresAt } }'
+    )
+    token = good["data"]["login"]["token"]
     assert (await gateway.gql(ME, token=token))["data"]["me"]["username"] == "alice"
     staff = await gateway.gql(
-        'mutation { login(username: "support1", password: "fieldgate-demo") }'
+        'mutation { login(username: "support1", password: "fieldgate-demo") { token expiresAt } }'
     )
     assert staff["data"]["login"]
-    bad = await gateway.gql('mutation { login(username: "alice", password: "wrong") }')
+    bad = await gateway.gql('mutation { login(username: "alice", password: "wrong") { token } }')
     assert bad["data"] is None
     assert bad["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert bad["errors"][0]["extensions"]["reason"] == "invalid_credentials"
-    nobody = await gateway.gql('mutation { login(username: "nobody", password: "wrong") }')
+    nobody = await gateway.gql(
+        'mutation { login(username: "nobody", password: "wrong") { token } }'
+    )
     assert nobody["errors"][0]["message"] == bad["errors"][0]["message"]

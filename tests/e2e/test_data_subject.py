@@ -305,7 +305,7 @@ async def test_close_my_account(gateway: Gateway) -> None:
     ] == total_before
     # logging in again is impossible
     login = await gateway.gql(
-        f'mutation {{ login(username: "{name}", password: "a long password") }}'
+        f'mutation {{ login(username: "{name}", password: "a long password") {{ token }} }}'
     )
     assert login["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
@@ -335,7 +335,7 @@ async def test_do_not_track_records_no_tracking_data(gateway: Gateway) -> None:
     events = LoginEvent.__table__  # type: ignore[attr-defined]
     alice = int((await gateway.gql("{ me { id } }", as_="alice"))["data"]["me"]["id"])
     count = select(func.count()).select_from(events).where(events.c.user_id == alice)
-    login = 'mutation { login(username: "alice", password: "fieldgate-demo") }'
+    login = 'mutation { login(username: "alice", password: "fieldgate-demo") { token expiresAt } }'
     before = (await rows(gateway, count))[0][0]
     for header in ({"dnt": "1"}, {"sec-gpc": "1"}):
         response = (await gateway.post(login, headers=header)).json()

@@ -44,12 +44,34 @@ async def test_one_error_per_denied_selection_with_first_path_and_count(
 
 async def test_extensions_disclosure_names_masked_and_denied(gateway: Gateway) -> None:
     payload = await gateway.gql(SUPPORT_ORDERS, {"first": 5}, as_="support1")
-    assert payload["extensions"]["disclosure"] == {
+    disclosure = payload["extensions"]["disclosure"]
+    paths = disclosure.pop("paths")
+    assert disclosure == {
         "purpose": "CUSTOMER_SUPPORT",
         "masked": ["Order.buyerPhone", "Order.deliveryAddress"],
         "denied": ["Order.bankCard", "Order.buyerIdNumber"],
     }
-    node = payload["data"]["orders"]["edges"][0]["node"]
+    edges = payload["data"]["orders"]["edges"]
+    phones = [e["node"]["buyerPhone"] for e in edges]
+    assert {
+        "path": ["orders", "edges", "*", "node", "buyerPhone"],
+        "field": "Order.buyerPhone",
+        "disclosure": "MASKED",
+        "mask": "PHONE",
+        "reason": None,
+        "count": sum(p is not None for p in phones),
+        "rows": [i for i, p in enumerate(phones) if p is not None],
+    } in paths
+    assert {
+        "path": ["orders", "edges", "*", "node", "bankCard"],
+        "field": "Order.bankCard",
+        "disclosure": "DENIED",
+        "mask": None,
+        "reason": "PURPOSE_NOT_ALLOWED_FOR_FIELD",
+        "count": 5,
+        "rows": [0, 1, 2, 3, 4],
+    } in paths
+    node = edges[0]["node"]
     assert "****" in node["buyerPhone"]
     assert node["items"] and node["items"][0]["course"]["title"]
 
@@ -154,3 +176,23 @@ async def test_skip_and_include_join_the_plan(gateway: Gateway) -> None:
     assert with_card["errors"][0]["extensions"]["field"] == "Order.bankCard"
     again = (await gateway.post(query, {"withCard": False}, token=token)).json()
     assert "errors" not in again
+
+
+async def test_disclosure_paths_name_the_rows_masked(gateway: Gateway) -> None:
+    """A support agent reads contact phones in full on tickets assigned to them and masked
+    on the others: the paths list exactly the masked rows."""
+    query = (
+        "query @purpose(name: CUSTOMER_SUPPORT) "
+        "{ tickets(first: 40) { edges { node { contactPhone } } } }"
+    )
+    payload = await gateway.gql(query, as_="support1")
+    phones = [e["node"]["contactPhone"] for e in payload["data"]["tickets"]["edges"]]
+    [entry] = [
+        p
+        for p in payload["extensions"]["disclosure"]["paths"]
+        if p["field"] == "SupportTicket.contactPhone"
+    ]
+    masked = [i for i, phone in enumerate(phones) if phone is not None and "****" in phone]
+    assert masked and len(masked) < len([p for p in phones if p is not None])  # some in full
+    assert entry["path"] == ["tickets", "edges", "*", "node", "contactPhone"]
+    assert entry["rows"] == masked and entry["disclosure"] == "MASKED"

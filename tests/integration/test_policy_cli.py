@@ -162,3 +162,25 @@ async def test_an_import_that_locks_out_or_names_an_unknown_field_is_refused(
         assert result.exit_code == 1
         assert problem in result.stderr
     assert await stored(database) == ([], 0)
+
+
+async def test_matrix_reads_the_database_policy(database: str, tmp_path: Path) -> None:
+    source = tmp_path / "policy.csv"
+    packaged = (PACKAGED_POLICY_DIR / "policy.csv").read_text(encoding="utf-8")
+    source.write_text(packaged + f"\n{DENY_PHONE}\n", encoding="utf-8")
+    assert (await invoke(["policy", "import", str(source)])).exit_code == 0
+    matrix = await invoke(
+        [
+            "policy",
+            "matrix",
+            "--role",
+            "support_agent",
+            "--purpose",
+            "CUSTOMER_SUPPORT",
+            "--type",
+            "Order",
+        ]
+    )
+    assert matrix.exit_code == 0, matrix.output
+    [phone] = [line for line in matrix.output.splitlines() if line.startswith("Order.buyerPhone,")]
+    assert ",DENIED," in phone  # the folder's policy masks it

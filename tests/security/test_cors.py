@@ -29,6 +29,7 @@ async def test_a_listed_origin_may_call(variant: Variant, origin: str) -> None:
     assert cors_headers(response) == {
         "access-control-allow-origin": origin,
         "access-control-allow-credentials": "true",
+        "access-control-expose-headers": "X-Request-Id, Retry-After",
     }
     assert "Origin" in response.headers["vary"]
 
@@ -103,3 +104,56 @@ def test_a_wildcard_is_refused() -> None:
         cors_middleware(("*",))
     with pytest.raises(ConfigurationError):
         cors_middleware((APP, "https://*.example"))
+
+
+TRACING = (
+    "traceparent, tracestate, baggage, sentry-trace, apollographql-client-name, "
+    "apollographql-client-version, DNT, Sec-GPC"
+)
+
+
+async def test_preflight_allows_tracing_and_privacy_headers_by_default(variant: Variant) -> None:
+    gateway = variant(cors_origins=ORIGINS)
+    response = await gateway.client.options(
+        "/graphql",
+        headers={
+            "origin": APP,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": f"authorization, content-type, {TRACING}",
+        },
+    )
+    assert response.status_code == 200
+    allowed = {
+        h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")
+    }
+    assert {h.strip().lower() for h in TRACING.split(",")} <= allowed
+
+
+async def test_allowed_headers_are_configurable(variant: Variant) -> None:
+    gateway = variant(cors_origins=ORIGINS, cors_headers="Authorization, Content-Type, X-Team")
+    asked = {"origin": APP, "access-control-request-method": "POST"}
+    custom = await gateway.client.options(
+        "/graphql", headers={**asked, "access-control-request-headers": "x-team"}
+    )
+    assert custom.status_code == 200
+    dropped = await gateway.client.options(
+        "/graphql", headers={**asked, "access-control-request-headers": "traceparent"}
+    )
+    assert dropped.status_code == 400
+
+
+async def test_the_page_may_read_the_request_id_and_retry_after(variant: Variant) -> None:
+    gateway = variant(cors_origins=ORIGINS)
+    response = await gateway.client.post("/graphql", json=QUERY, headers={"origin": APP})
+    exposed = {
+        h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")
+    }
+    assert exposed == {"x-request-id", "retry-after"}
+
+
+@pytest.mark.parametrize(
+    "origin", ["app.example", "app.example:8443", "ftp://app.example", "https://"]
+)
+def test_an_origin_without_a_scheme_is_refused(origin: str) -> None:
+    with pytest.raises(ConfigurationError, match="is not an origin"):
+        cors_middleware((APP, origin))

@@ -11,7 +11,7 @@ from tests.gateway import Gateway, recorded_statements
 from tests.security.conftest import Variant
 
 QUERY = json.dumps({"query": "{ courses(first: 1) { totalCount } }"})
-LOGIN = 'mutation { login(username: "alice", password: "fieldgate-demo") }'
+LOGIN = 'mutation { login(username: "alice", password: "fieldgate-demo") { token expiresAt } }'
 
 
 @pytest.mark.parametrize(

@@ -75,8 +75,8 @@ def test_a_kid_naming_the_wrong_known_key_fails_its_signature() -> None:
 
 
 async def test_a_revoked_token_is_refused_on_every_path(gateway: Gateway, variant: Variant) -> None:
-    login = 'mutation { login(username: "bob", password: "fieldgate-demo") }'
-    token = (await gateway.gql(login))["data"]["login"]
+    login = 'mutation { login(username: "bob", password: "fieldgate-demo") { token expiresAt } }'
+    token = (await gateway.gql(login))["data"]["login"]["token"]
     bearer = {"authorization": f"Bearer {token}"}
     assert (await gateway.gql(ME, token=token))["data"]["me"]["username"] == "bob"
     jti = jwt.decode(token, options={"verify_signature": False})["jti"]

@@ -159,11 +159,35 @@ async def test_rows_are_shaped_and_denials_come_back_as_records(policy: Policy) 
         for key, code in (("card", "FORBIDDEN_FIELD"), ("bankCard", "FORBIDDEN_FIELD"))
     ]
     assert disclosure.audited == {("Order.bankCard", Disclosure.DENIED): {10, 11, 12}}
-    assert disclosure.summary() == {
+    summary = disclosure.summary()
+    paths = summary.pop("paths")
+    assert summary == {
         "purpose": SUPPORT,
         "masked": ["Order.buyerPhone"],
         "denied": ["Order.bankCard"],
     }
+    # where: one entry per selection (the alias too), the rows it applies to
+    every = {"rows": [0, 1, 2], "count": 3}
+    assert paths == [
+        {
+            "path": ["orders", "edges", "*", "node", key],
+            "field": "Order.bankCard",
+            "disclosure": "DENIED",
+            "mask": None,
+            "reason": reason.value,
+            **every,
+        }
+        for key in ("bankCard", "card")
+    ] + [
+        {
+            "path": ["orders", "edges", "*", "node", "buyerPhone"],
+            "field": "Order.buyerPhone",
+            "disclosure": "MASKED",
+            "mask": "PHONE",
+            "reason": None,
+            **every,
+        }
+    ]
 
 
 def test_a_missing_producer_fails_closed(policy: Policy) -> None:
