@@ -15,6 +15,7 @@ from fieldgate.errors import BadUserInput, NotFound
 from fieldgate.models.tables import courses, orders, tickets
 from fieldgate.models.tables import users as users_table
 from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.identifiers import largest_id, row_id
 from fieldgate.resolvers.pagination import connection, decode_cursor, page_size
 from fieldgate.resolvers.sources import SOURCES, disclosed_select
 
@@ -22,14 +23,13 @@ Row = dict[str, Any]
 Ctx = Info[RequestContext, None]
 
 
-def parse_id(raw: str | int, type_name: str) -> int:
-    """A row id from a GraphQL ID; malformed ids are simply not found."""
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise NotFound(f"{type_name} not found") from None
-    if value < 1:
-        raise NotFound(f"{type_name} not found")
+def parse_id(raw: str | int, type_name: str, argument: str | None = None) -> int:
+    """A row id from a GraphQL ID; an id that cannot name a row (not an ASCII number, or
+    past its column's range) is simply not found, like an unknown one."""
+    value = row_id(raw, largest_id(SOURCES[type_name].id_column))
+    if value is None:
+        extensions = {"argument": argument} if argument is not None else {}
+        raise NotFound(f"{type_name} not found", **extensions)
     return value
 
 
@@ -65,7 +65,7 @@ async def list_rows(
     disclosure = ctx.disclosed
     source = SOURCES[type_name]
     limit = page_size(first, ctx.services.settings.max_page_size)
-    after_id = decode_cursor(after) if after is not None else None
+    after_id = decode_cursor(after, largest_id(source.id_column)) if after is not None else None
     conditions = [source.visibility(ctx.principal, ctx.services.policy), *where]
     count: Select[Any] = select(func.count()).select_from(source.from_clause).where(*conditions)
     producer = disclosure.plan.producer(path_key(info.path))
