@@ -34,6 +34,7 @@ from fieldgate.authz.digest import document_hash
 from fieldgate.authz.disclosure import DisclosureContext
 from fieldgate.authz.plans import CompiledRequest
 from fieldgate.errors import FieldgateError, ServiceUnavailable
+from fieldgate.infra.faults import refused_input
 from fieldgate.resolvers.audit import audit_operation
 from fieldgate.resolvers.context import RequestContext
 from fieldgate.resolvers.outcomes import DatabaseFaulted
@@ -224,6 +225,8 @@ class ErrorCodes(SchemaExtension):
     @staticmethod
     def _coded(error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        if original is not None and not isinstance(original, FieldgateError):
+            original = refused_input(original) or original
         if isinstance(original, FieldgateError):
             return GraphQLError(
                 original.message,
