@@ -207,6 +207,18 @@ def _directive_variables(query: str, variables: dict[str, Any] | None) -> Any:
     return tuple(sorted((name, bool(given.get(name))) for name in set(names)))
 
 
+# graphql-core repeats a value it cannot coerce (a variable's, or a literal's) in its
+# message; the value may be a secret (a password, an ID number sent as a number).
+_VARIABLE_VALUE = re.compile(r"^(Variable '\$\w+') (?:got|has) invalid value.*", re.DOTALL)
+_LITERAL_VALUE = re.compile(r"^(Expected value of type '[^']+'), found .*", re.DOTALL)
+
+
+def without_values(message: str) -> str:
+    """A validation or coercion message with the value it refused taken out."""
+    message = _VARIABLE_VALUE.sub(r"\1 got an invalid value", message)
+    return _LITERAL_VALUE.sub(r"\1 (the value given is not one)", message)
+
+
 class ErrorCodes(SchemaExtension):
     """Every error leaves with a code; unexpected ones lose their message (no trace, no SQL)."""
 
@@ -249,7 +261,7 @@ class ErrorCodes(SchemaExtension):
             else "GRAPHQL_VALIDATION_FAILED"
         )
         return GraphQLError(
-            error.message,
+            without_values(error.message),
             nodes=error.nodes,
             source=error.source,  # a syntax error has no node, only a position in its source
             positions=error.positions,
