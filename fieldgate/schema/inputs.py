@@ -74,17 +74,14 @@ LIMITS: Mapping[str, int] = {
     "ProfileInput.education": 32,
     "ProfileInput.realName": 64,
     "ProfileInput.idNumber": 32,  # 18, written with spaces
-    "PlaceOrderInput.courseIds": 19,
     "PlaceOrderInput.deliveryAddress": 255,
     "PlaceOrderInput.invoiceTitle": 128,
     "PlaceOrderInput.invoiceTaxId": 32,
     "PlaceOrderInput.remarks": 500,
     "OpenTicketInput.subject": 200,
     "OpenTicketInput.body": 5000,
-    "OpenTicketInput.orderId": 19,
     "OpenTicketInput.contactPhone": 32,
     "OpenTicketInput.contactEmail": 254,
-    "Mutation.replyToTicket(ticketId)": 19,
     "Mutation.replyToTicket(body)": 5000,
     "Mutation.grantConsent(purpose)": 32,
     "Mutation.grantConsent(guardianName)": 64,
@@ -99,7 +96,6 @@ LIMITS: Mapping[str, int] = {
     "Query.courses(category)": 32,
     "Query.orders(status)": 16,
     "Query.tickets(status)": 16,
-    "Query.auditEvents(subjectId)": 19,
 }
 
 
