@@ -18,7 +18,7 @@ from fieldgate.schema.directives import Classified, purpose
 from fieldgate.schema.extensions import DisclosureExtension, ErrorCodes
 from fieldgate.schema.inputs import InputChecks
 from fieldgate.schema.introspection import IntrospectionGate
-from fieldgate.schema.limits import QueryLimits, query_limiter
+from fieldgate.schema.limits import OneOperation, QueryLimits, query_limiter
 from fieldgate.schema.rate_cost import CostCharge
 from fieldgate.schema.root import Mutation, Query
 from fieldgate.schema.view_extensions import ViewIntrospection, visible_validation
@@ -84,6 +84,7 @@ def build_schema(
             lambda: ParserCache(maxsize=256),  # module-level: shared by every schema
             # against the principal's view of the schema when the app serves views
             visible_validation(maxsize=256, hide_suggestions=production),
+            OneOperation,  # after validation: several operations need an operationName
             InputChecks,  # a value the databases refuse: nothing runs, nothing is charged
             CostCharge,  # before any plan is compiled: over budget, nothing runs
             DisclosureExtension,

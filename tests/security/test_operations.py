@@ -1,0 +1,35 @@
+"""Which operation runs, and how deep a document may nest: introspection included."""
+
+from __future__ import annotations
+
+from tests.gateway import Gateway
+
+TWO = (
+    "query A { courses(first: 1) { totalCount } } "
+    'mutation B { login(username: "nobody", password: "not-a-password") }'
+)
+
+
+async def test_several_operations_without_an_operation_name_fail_validation(
+    gateway: Gateway,
+) -> None:
+    refused = (await gateway.client.post("/graphql", json={"query": TWO})).json()
+    assert refused["data"] is None
+    assert [e["extensions"]["code"] for e in refused["errors"]] == ["GRAPHQL_VALIDATION_FAILED"]
+    named = (
+        await gateway.client.post("/graphql", json={"query": TWO, "operationName": "A"})
+    ).json()
+    assert "errors" not in named and named["data"]["courses"]["totalCount"] > 0
+
+
+async def test_the_depth_limit_counts_introspection(gateway: Gateway) -> None:
+    deep = '{ __type(name: "User") { ' + "ofType { " * 50 + "name" + " }" * 50 + " } }"
+    refused = await gateway.gql(deep, as_="admin")
+    assert refused["data"] is None
+    assert refused["errors"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"
+    # GraphiQL's own introspection query still passes
+    from graphql import get_introspection_query
+
+    full = get_introspection_query(descriptions=True, input_value_deprecation=True)
+    answered = await gateway.gql(full, as_="admin")
+    assert "errors" not in answered and answered["data"]["__schema"]["types"]
