@@ -45,6 +45,9 @@ OPERATOR_KINDS = frozenset({PrincipalKind.STAFF})
 # Roots answering about the caller's own account: only users have one.
 OWN_ACCOUNT_ROOTS = frozenset({"me", "myConsents", "myAccessLog"})
 OWN_ACCOUNT_KINDS = frozenset({PrincipalKind.USER})
+# A signed-in user's operations: an anonymous caller using one is told to sign in
+# (UNAUTHENTICATED), not that it does not exist; the web frontend shows them to everyone.
+USER_ROOTS = (OWN_ACCOUNT_ROOTS | _USER_MUTATIONS) - MUTATIONS_BY_KIND[PrincipalKind.ANONYMOUS]
 
 
 def candidate_purposes(policy: Policy, principal: Principal) -> tuple[str | None, ...]:

@@ -33,3 +33,17 @@ async def test_the_depth_limit_counts_introspection(gateway: Gateway) -> None:
     full = get_introspection_query(descriptions=True, input_value_deprecation=True)
     answered = await gateway.gql(full, as_="admin")
     assert "errors" not in answered and answered["data"]["__schema"]["types"]
+
+
+async def test_an_anonymous_caller_of_a_users_operation_is_told_to_sign_in(
+    gateway: Gateway,
+) -> None:
+    for document in ("mutation { exportMyData }", "{ me { id } }", "{ myConsents { purpose } }"):
+        payload = await gateway.gql(document)
+        assert payload["data"] is None
+        assert [e["extensions"] for e in payload["errors"]] == [
+            {"code": "UNAUTHENTICATED", "reason": "login_required"}
+        ], document
+    # an operator's root stays as absent as a missing one
+    hidden = await gateway.gql('mutation { addPolicyRule(line: "p") { revision } }')
+    assert [e["extensions"]["code"] for e in hidden["errors"]] == ["GRAPHQL_VALIDATION_FAILED"]
