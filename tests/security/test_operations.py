@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from tests.gateway import Gateway
 
 TWO = (
@@ -47,3 +49,21 @@ async def test_an_anonymous_caller_of_a_users_operation_is_told_to_sign_in(
     # an operator's root stays as absent as a missing one
     hidden = await gateway.gql('mutation { addPolicyRule(line: "p") { revision } }')
     assert [e["extensions"]["code"] for e in hidden["errors"]] == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+async def test_a_failed_mutation_nulls_only_its_own_field(gateway: Gateway) -> None:
+    name = f"sib_{secrets.token_hex(4)}"
+    token = (
+        await gateway.gql(
+            "mutation R($u: String!) { register(input: {username: $u, password: $u}) }",
+            {"u": name},  # its own name as its password: 12 characters
+        )
+    )["data"]["register"]
+    both = await gateway.gql(
+        'mutation { first: grantConsent(purpose: "RESEARCH") { purpose active } '
+        'second: withdrawConsent(purpose: "MARKETING") { purpose } }',
+        token=token,
+    )
+    assert both["data"]["first"] == [{"purpose": "RESEARCH", "active": True}]  # committed
+    assert both["data"]["second"] is None
+    assert [e["path"] for e in both["errors"]] == [["second"]]
