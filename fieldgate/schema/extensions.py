@@ -213,9 +213,19 @@ _VARIABLE_VALUE = re.compile(r"^(Variable '\$\w+') (?:got|has) invalid value.*",
 _LITERAL_VALUE = re.compile(r"^(Expected value of type '[^']+'), found .*", re.DOTALL)
 
 
+# What graphql-core says after the value (``…; REASON`` or ``…: REASON. Found: VALUE.``)
+# is kept when it quotes only identifiers (an unknown field and its suggestion).
+_REASON = re.compile(r"(?:; |value: )(?P<reason>[^;]*?)(?: Found: .*)?$", re.DOTALL)
+_IDENTIFIERS_ONLY = re.compile(r"(?:[^':]|'[\w!\[\]]+')*")
+
+
 def without_values(message: str) -> str:
     """A validation or coercion message with the value it refused taken out."""
-    message = _VARIABLE_VALUE.sub(r"\1 got an invalid value", message)
+    if _VARIABLE_VALUE.match(message):
+        found = _REASON.search(message)
+        reason = found.group("reason") if found else ""
+        kept = f"; {reason}" if reason and _IDENTIFIERS_ONLY.fullmatch(reason) else ""
+        return _VARIABLE_VALUE.sub(r"\1 got an invalid value", message) + kept
     return _LITERAL_VALUE.sub(r"\1 (the value given is not one)", message)
 
 
