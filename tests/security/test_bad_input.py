@@ -113,7 +113,13 @@ HOSTILE_TEXT = st.sampled_from(
         "x" * HUGE,
     ]
 )
-TEXT = st.one_of(HOSTILE_TEXT, HOSTILE_TEXT, st.text(max_size=40))
+# What the databases refuse gets a branch of its own: in a list of many, Hypothesis draws a
+# given element rarely (NUL came up in 2 % of the texts), and these are the ones that break.
+REFUSED_TEXT = st.one_of(
+    st.sampled_from(["\x00", "a\x00b", "\x01\x02\x1f\x7f", "\ud800", "x\udfffy"]),
+    st.builds(lambda head, tail: f"{head}\x00{tail}", st.text(max_size=8), st.text(max_size=8)),
+)
+TEXT = st.one_of(HOSTILE_TEXT, HOSTILE_TEXT, REFUSED_TEXT, st.text(max_size=40))
 IDS = st.one_of(
     st.sampled_from(["1", "2", "3", "40", str(2**31), str(2**63), "1" * 20, "-1", "0"]),
     st.sampled_from(["1", "2", "3", "40", str(2**31), str(2**63), "1" * 20, "-1", "0"]),
