@@ -198,7 +198,7 @@ class GraphQLOverHTTP(GraphQL[ContextT, None], Generic[ContextT]):
                 refused = MethodNotAllowed("GET runs queries only; send mutations with POST")
                 raise HTTPRefusal(405, refused, headers={"Allow": "POST"}) from None
             raise
-        _answer_outcome(context, sub_response)
+        _answer_outcome(context, result, sub_response)
         if self.documents is not None and resolved is not None and not _is_request_error(result):
             await self.documents.remember(_principal(request), resolved)
         return result
@@ -243,14 +243,20 @@ class GraphQLOverHTTP(GraphQL[ContextT, None], Generic[ContextT]):
         return response
 
 
-def _answer_outcome(context: object, sub_response: Response) -> None:
+def _answer_outcome(context: object, result: ExecutionResult, sub_response: Response) -> None:
     """The status of what the GraphQL layer recorded: the cost limit refuses inside the
     schema (it needs the parsed operation) and is a 429 with ``Retry-After`` here, like the
-    request limit; a result replaced after a database fault is a 503."""
+    request limit; a result replaced after a database fault is a 503, and so is any other
+    answer with ``SERVICE_UNAVAILABLE`` (the audit trail could not take it): that code
+    always comes with 503, so a client or a load balancer may retry on the status alone."""
     outcome = context.outcome if isinstance(context, RequestContext) else None
     if isinstance(outcome, CostRefused):
         raise rate_limited(outcome.exceeded)
-    if isinstance(outcome, DatabaseFaulted):
+    unavailable = any(
+        (error.extensions or {}).get("code") == "SERVICE_UNAVAILABLE"
+        for error in result.errors or ()
+    )
+    if isinstance(outcome, DatabaseFaulted) or unavailable:
         sub_response.status_code = 503
 
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import exc as sa_exc
 
-from fieldgate.errors import ServiceUnavailable
+from fieldgate.errors import BadUserInput, Conflict, FieldgateError, ServiceUnavailable
 
 # SQLSTATE classes and codes that mean "the database cannot serve now", not "bad query".
 _UNAVAILABLE_STATES = ("08", "53", "57P", "58")  # connection, resources, shutdown, system
@@ -58,12 +58,52 @@ def _fault_of(error: BaseException) -> DatabaseFault | None:
     return None
 
 
-def _operational_fault(error: sa_exc.DBAPIError) -> DatabaseFault:
-    # SQLite reports a busy database ("database is locked") once its busy timeout passed.
+def _operational_fault(error: sa_exc.DBAPIError) -> DatabaseFault | None:
+    # SQLite reports a busy database ("database is locked") once its busy timeout passed,
+    # and a value it refuses ("string or blob too big", "LIKE or GLOB pattern too
+    # complex") as an operational error too: that is bad input, not an outage.
     text = str(error.orig) if error.orig is not None else ""
+    if _sqlite_refusal(error):
+        return None
     return (
         DatabaseFault.TIMEOUT if "locked" in text or "busy" in text else DatabaseFault.UNREACHABLE
     )
+
+
+_SQLITE_INPUT_REFUSALS = ("too big", "too complex", "too many", "out of range")
+
+
+def refused_input(error: BaseException | None) -> FieldgateError | None:
+    """The coded error for a statement the database refused because of the values in it
+    (following causes), or None for other errors.
+
+    A value past a column's width or range, a character the database cannot store, or a
+    text SQLite finds too big is ``BAD_USER_INPUT``; a row that breaks a unique or foreign
+    key constraint is ``CONFLICT``. The driver's text, which may quote the value, never
+    leaves.
+    """
+    seen = 0
+    while error is not None and seen < _MAX_CHAIN:
+        state = _sqlstate(error) or _sqlstate(getattr(error, "orig", None))
+        if isinstance(error, sa_exc.IntegrityError) or state.startswith("23"):
+            return Conflict("the change conflicts with stored data")
+        if isinstance(error, sa_exc.DataError) or state.startswith("22"):
+            return BadUserInput("a value does not fit where it is stored")
+        if isinstance(error, sa_exc.OperationalError) and _sqlite_refusal(error):
+            return BadUserInput("a value is too large for the database")
+        seen += 1
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _sqlite_refusal(error: sa_exc.DBAPIError) -> bool:
+    text = str(error.orig) if error.orig is not None else ""
+    return any(refusal in text for refusal in _SQLITE_INPUT_REFUSALS)
+
+
+def _sqlstate(error: BaseException | None) -> str:
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    return state if isinstance(state, str) else ""
 
 
 def unavailable_error(fault: DatabaseFault) -> ServiceUnavailable:

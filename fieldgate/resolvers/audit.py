@@ -22,6 +22,7 @@ from fieldgate.authz.denials import Denial
 from fieldgate.errors import BadUserInput
 from fieldgate.models.tables import audit_events, audit_subjects
 from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.identifiers import largest_id, row_id
 from fieldgate.resolvers.queries import list_rows
 
 Row = dict[str, Any]
@@ -131,11 +132,8 @@ def _kind(stored: str) -> AuditKind | None:
 
 
 def _user_id(raw: str | int) -> int:
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise BadUserInput("subjectId must be a user id", argument="subjectId") from None
-    if value < 1:
+    value = row_id(raw, largest_id(audit_subjects.c.user_id))
+    if value is None:
         raise BadUserInput("subjectId must be a user id", argument="subjectId")
     return value
 

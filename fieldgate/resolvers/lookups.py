@@ -16,19 +16,20 @@ from fieldgate.authz.arguments import ArgumentUse
 from fieldgate.authz.denials import path_key
 from fieldgate.errors import NotFound
 from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.identifiers import largest_id
+from fieldgate.resolvers.identifiers import row_id as id_in_range
 from fieldgate.resolvers.sources import SOURCES
 
 Ctx = Info[RequestContext, None]
 
 
-def parse_id(raw: str | int, type_name: str) -> int:
-    """A row id from a GraphQL ID; malformed ids are simply not found."""
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise NotFound(f"{type_name} not found") from None
-    if value < 1:
-        raise NotFound(f"{type_name} not found")
+def parse_id(raw: str | int, type_name: str, argument: str | None = None) -> int:
+    """A row id from a GraphQL ID; an id that cannot name a row (not an ASCII number, or
+    past its column's range) is simply not found, like an unknown one."""
+    value = id_in_range(raw, largest_id(SOURCES[type_name].id_column))
+    if value is None:
+        extensions = {"argument": argument} if argument is not None else {}
+        raise NotFound(f"{type_name} not found", **extensions)
     return value
 
 

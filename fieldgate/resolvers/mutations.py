@@ -8,7 +8,6 @@ disclosed by the same rules.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -27,6 +26,7 @@ from fieldgate.models.tables import staff as staff_table
 from fieldgate.resolvers.arguments import (
     USERNAME,
     email_argument,
+    id_number_argument,
     phone_argument,
     require_user,
     text_argument,
@@ -140,11 +140,9 @@ async def update_my_profile(info: Ctx, changes: dict[str, Any]) -> Row | None:
         elif name == "email":
             values[name] = email_argument(value)
         elif name == "id_number":
-            if value is not None and not re.fullmatch(r"\d{17}[\dX]", value.strip()):
-                raise BadUserInput("idNumber must be an 18-character ID number", argument=name)
+            number = id_number_argument(value)
             # stored sealed, with its blind index for exact lookups
             keyring = data_keyring(info)
-            number = value.strip() if value is not None else None
             values[name] = keyring.encrypt(number) if number is not None else None
             values["id_number_index"] = keyring.blind_index(number) if number is not None else None
     if not values:

@@ -48,7 +48,7 @@ async def place_order(
 ) -> Row | None:
     """Order courses; printed materials need a delivery address and go to logistics."""
     user_id = require_user(info)
-    wanted = sorted({parse_id(c, "Course") for c in course_ids})
+    wanted = sorted({parse_id(c, "Course", "courseIds") for c in course_ids})
     if not wanted:
         raise BadUserInput("an order needs at least one course", argument="courseIds")
     if len(wanted) > 20:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fieldgate.errors import BadUserInput
+from fieldgate.resolvers.identifiers import INTEGER_MAX, row_id
 
 CURSOR_PREFIX = "cursor:"
 DEFAULT_PAGE = 20
@@ -17,15 +18,17 @@ def encode_cursor(row_id: int) -> str:
     return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{row_id}".encode()).decode()
 
 
-def decode_cursor(cursor: str) -> int:
-    """The row id behind an opaque cursor; anything else is a ``BAD_USER_INPUT``."""
+def decode_cursor(cursor: str, largest: int = INTEGER_MAX) -> int:
+    """The row id behind an opaque cursor, within 1..``largest`` (its column's range);
+    anything else is a ``BAD_USER_INPUT``."""
     try:
         text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
-        if not text.startswith(CURSOR_PREFIX):
-            raise ValueError(cursor)
-        return int(text.removeprefix(CURSOR_PREFIX))
     except (ValueError, UnicodeError, binascii.Error):
-        raise BadUserInput("invalid cursor", argument="after") from None
+        text = ""
+    value = row_id(text.removeprefix(CURSOR_PREFIX), largest)
+    if not text.startswith(CURSOR_PREFIX) or value is None:
+        raise BadUserInput("invalid cursor", argument="after")
+    return value
 
 
 def page_size(first: int | None, cap: int) -> int:

@@ -15,6 +15,7 @@ from fieldgate.errors import BadUserInput, NotFound
 from fieldgate.models.tables import courses, orders, tickets
 from fieldgate.models.tables import users as users_table
 from fieldgate.resolvers.context import RequestContext
+from fieldgate.resolvers.identifiers import largest_id
 from fieldgate.resolvers.lookups import parse_id, row_id
 from fieldgate.resolvers.pagination import connection, decode_cursor, page_size
 from fieldgate.resolvers.sources import SOURCES, disclosed_select
@@ -55,7 +56,7 @@ async def list_rows(
     disclosure = ctx.disclosed
     source = SOURCES[type_name]
     limit = page_size(first, ctx.services.settings.max_page_size)
-    after_id = decode_cursor(after) if after is not None else None
+    after_id = decode_cursor(after, largest_id(source.id_column)) if after is not None else None
     conditions = [source.visibility(ctx.principal, ctx.services.policy), *where]
     count: Select[Any] = select(func.count()).select_from(source.from_clause).where(*conditions)
     producer = disclosure.plan.producer(path_key(info.path))

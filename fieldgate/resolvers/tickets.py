@@ -49,7 +49,7 @@ async def open_ticket(
     async with info.context.services.engine.begin() as conn:
         linked: int | None = None
         if order_id is not None:
-            linked = parse_id(order_id, "Order")
+            linked = parse_id(order_id, "Order", "orderId")
             owner = await conn.scalar(select(orders.c.user_id).where(orders.c.id == linked))
             if owner != user_id:
                 raise NotFound("Order not found", argument="orderId")
@@ -86,7 +86,7 @@ async def reply_to_ticket(info: Ctx, ticket_id: str, body: str) -> Row | None:
     principal = ctx.principal
     if principal.kind not in (PrincipalKind.USER, PrincipalKind.STAFF) or principal.id is None:
         raise Unauthenticated("login_required", "this operation needs a user or staff member")
-    target = parse_id(ticket_id, "SupportTicket")
+    target = parse_id(ticket_id, "SupportTicket", "ticketId")
     text = text_argument(body, "body", 5000, required=True)
     source = SOURCES["SupportTicket"]
     async with ctx.services.engine.begin() as conn:

@@ -12,11 +12,13 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from fieldgate.errors import FieldgateError
+from fieldgate.infra.faults import refused_input
 from fieldgate.schema.compiled import FieldgateExecutor
 from fieldgate.schema.directives import Classified, purpose
 from fieldgate.schema.extensions import DisclosureExtension, ErrorCodes
+from fieldgate.schema.inputs import InputChecks
 from fieldgate.schema.introspection import IntrospectionGate
-from fieldgate.schema.limits import QueryLimits, query_limiter
+from fieldgate.schema.limits import OneOperation, QueryLimits, query_limiter
 from fieldgate.schema.rate_cost import CostCharge
 from fieldgate.schema.root import Mutation, Query
 from fieldgate.schema.view_extensions import ViewIntrospection, visible_validation
@@ -46,6 +48,8 @@ class FieldgateSchema(strawberry.Schema):
     ) -> None:
         for error in errors:
             original = error.original_error
+            if original is not None and not isinstance(original, FieldgateError):
+                original = refused_input(original) or original
             if isinstance(original, FieldgateError):
                 log.info("operation_error", code=original.code, path=error.path)
             elif original is not None:
@@ -80,6 +84,8 @@ def build_schema(
             lambda: ParserCache(maxsize=256),  # module-level: shared by every schema
             # against the principal's view of the schema when the app serves views
             visible_validation(maxsize=256, hide_suggestions=production),
+            OneOperation,  # after validation: several operations need an operationName
+            InputChecks,  # a value the databases refuse: nothing runs, nothing is charged
             CostCharge,  # before any plan is compiled: over budget, nothing runs
             DisclosureExtension,
             ViewIntrospection,  # last: answers __schema and __type from the view

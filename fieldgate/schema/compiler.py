@@ -17,6 +17,8 @@ from graphql import (
     GraphQLOutputType,
     OperationType,
     is_leaf_type,
+    is_non_null_type,
+    located_error,
 )
 from graphql.execution.collect_fields import (
     FieldDetailsList,
@@ -26,6 +28,7 @@ from graphql.execution.collect_fields import (
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from fieldgate.errors import FieldgateError
 from fieldgate.schema.compiled_leaves import leaf_completer, leaf_expression
 from fieldgate.schema.compiled_run import Bailout, Completer, Run, Step, Unsupported
 
@@ -198,11 +201,20 @@ class Compiler:
             return Completer(nested, is_async=False)
 
         async def field_value(step: Step, value: Any, path: Path, run: Run) -> Any:
-            result = (
-                run.resolve(step, value, path) if step.resolves else value.get(step.python_name)
-            )
-            if isawaitable(result):
-                result = await result
+            try:
+                result = (
+                    run.resolve(step, value, path) if step.resolves else value.get(step.python_name)
+                )
+                if isawaitable(result):
+                    result = await result
+            except FieldgateError as refused:
+                if not root or is_non_null_type(step.definition.type):
+                    raise
+                # A nullable root field's coded refusal (NOT_FOUND) is answered here as the
+                # executor would (null and its error): running it again would repeat its SQL.
+                error = located_error(refused, step.nodes, path.as_list())
+                run.executor.collected_errors.add(error, path)
+                return None
             completed = step.completer.complete(result, path, run)
             return await completed if step.completer.is_async else completed
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +34,7 @@ from fieldgate.authz.digest import document_hash
 from fieldgate.authz.disclosure import DisclosureContext
 from fieldgate.authz.plans import CompiledRequest
 from fieldgate.errors import FieldgateError, ServiceUnavailable
+from fieldgate.infra.faults import refused_input
 from fieldgate.resolvers.audit import audit_operation
 from fieldgate.resolvers.context import RequestContext
 from fieldgate.resolvers.outcomes import DatabaseFaulted
@@ -210,6 +212,28 @@ class DisclosureExtension(SchemaExtension):
         return {}
 
 
+# graphql-core repeats a value it cannot coerce (a variable's, or a literal's) in its
+# message; the value may be a secret (a password, an ID number sent as a number).
+_VARIABLE_VALUE = re.compile(r"^(Variable '\$\w+') (?:got|has) invalid value.*", re.DOTALL)
+_LITERAL_VALUE = re.compile(r"^(Expected value of type '[^']+'), found .*", re.DOTALL)
+
+
+# What graphql-core says after the value (``…; REASON`` or ``…: REASON. Found: VALUE.``)
+# is kept when it quotes only identifiers (an unknown field and its suggestion).
+_REASON = re.compile(r"(?:; |value: )(?P<reason>[^;]*?)(?: Found: .*)?$", re.DOTALL)
+_IDENTIFIERS_ONLY = re.compile(r"(?:[^':]|'[\w!\[\]]+')*")
+
+
+def without_values(message: str) -> str:
+    """A validation or coercion message with the value it refused taken out."""
+    if _VARIABLE_VALUE.match(message):
+        found = _REASON.search(message)
+        reason = found.group("reason") if found else ""
+        kept = f"; {reason}" if reason and _IDENTIFIERS_ONLY.fullmatch(reason) else ""
+        return _VARIABLE_VALUE.sub(r"\1 got an invalid value", message) + kept
+    return _LITERAL_VALUE.sub(r"\1 (the value given is not one)", message)
+
+
 class ErrorCodes(SchemaExtension):
     """Every error leaves with a code; unexpected ones lose their message (no trace, no SQL)."""
 
@@ -228,6 +252,8 @@ class ErrorCodes(SchemaExtension):
     @staticmethod
     def _coded(error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        if original is not None and not isinstance(original, FieldgateError):
+            original = refused_input(original) or original
         if isinstance(original, FieldgateError):
             return GraphQLError(
                 original.message,
@@ -250,7 +276,7 @@ class ErrorCodes(SchemaExtension):
             else "GRAPHQL_VALIDATION_FAILED"
         )
         return GraphQLError(
-            error.message,
+            without_values(error.message),
             nodes=error.nodes,
             source=error.source,  # a syntax error has no node, only a position in its source
             positions=error.positions,

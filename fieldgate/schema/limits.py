@@ -38,6 +38,9 @@ from fieldgate.settings import Settings
 # graphql-core's own wording for the two limits it enforces while parsing.
 _TOO_MANY_TOKENS = "Syntax Error: Document contains more than"
 _NESTED_TOO_DEEPLY = "Syntax Error: Document is nested too deeply"
+# Nesting inside ``__schema`` and ``__type``: graphql-core's full introspection query (the
+# one GraphiQL sends) nests 14 deep; ``ofType`` chains past that describe no real type.
+INTROSPECTION_DEPTH = 15
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class QueryLimits:
     max_root_fields: int
     max_cost: int
     pages: Pages
+    max_introspection_depth: int = INTROSPECTION_DEPTH
 
     @classmethod
     def from_settings(cls, settings: Settings) -> QueryLimits:
@@ -79,6 +83,8 @@ def refusals(
         return [QueryTooDeep("the operation is nested too deeply", limit=limits.max_depth)]
     checks: list[tuple[type[QueryRefused], str, int, int]] = [
         (QueryTooDeep, "depth", shape.depth, limits.max_depth),
+        (QueryTooDeep, "introspection depth", shape.introspection_depth,
+         limits.max_introspection_depth),
         (QueryTooManyAliases, "aliases", shape.aliases, limits.max_aliases),
         (QueryTooManyDirectives, "directives at one location", shape.directives,
          limits.max_directives),
@@ -144,6 +150,30 @@ class QueryLimiter(SchemaExtension):
         else:
             return error
         return GraphQLError(refused.message, original_error=refused)
+
+
+class OneOperation(SchemaExtension):
+    """A document of several operations must come with ``operationName``: Strawberry would
+    otherwise run the first one, which is not what the sender may have meant."""
+
+    def on_validate(self) -> Iterator[None]:
+        # after the validation of the document (``VisibleValidation``, listed before it)
+        execution = self.execution_context
+        document = execution.graphql_document
+        if (
+            document is not None
+            and execution._provided_operation_name is None
+            and not execution.pre_execution_errors  # refused already
+        ):
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            if len(operations) > 1:
+                error = GraphQLError(
+                    "the document has more than one operation: name one with operationName",
+                    nodes=operations,
+                    extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+                )
+                execution.pre_execution_errors = [*(execution.pre_execution_errors or []), error]
+        yield
 
 
 def query_limiter(limits: QueryLimits) -> Callable[[], QueryLimiter]:

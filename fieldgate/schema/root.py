@@ -163,10 +163,13 @@ class Query:
         return cast("list[ShadowDifferenceCount]", [shadow_difference_count(*r) for r in report])
 
 
-@strawberry.type
+@strawberry.type(
+    description="Every payload is nullable: a mutation that fails nulls only its own field, "
+    "so a sibling that committed still answers."
+)
 class Mutation:
     @strawberry.mutation
-    async def login(self, info: Ctx, username: str, password: str) -> LoginResult:
+    async def login(self, info: Ctx, username: str, password: str) -> LoginResult | None:
         return cast("LoginResult", await session.login(info, username, password))
 
     @strawberry.mutation
@@ -175,7 +178,7 @@ class Mutation:
         return await session.logout(info)
 
     @strawberry.mutation
-    async def register(self, info: Ctx, input: RegisterInput) -> str:
+    async def register(self, info: Ctx, input: RegisterInput) -> str | None:
         return await mutations.register(
             info, input.username, input.password, input.phone, input.email, input.nickname
         )
@@ -218,19 +221,19 @@ class Mutation:
     @strawberry.mutation
     async def grant_consent(
         self, info: Ctx, purpose: str, guardian_name: str | None = None
-    ) -> list[ConsentRecord]:
+    ) -> list[ConsentRecord] | None:
         return cast("list[ConsentRecord]", await rights.grant_consent(info, purpose, guardian_name))
 
     @strawberry.mutation
-    async def withdraw_consent(self, info: Ctx, purpose: str) -> list[ConsentRecord]:
+    async def withdraw_consent(self, info: Ctx, purpose: str) -> list[ConsentRecord] | None:
         return cast("list[ConsentRecord]", await rights.withdraw_consent(info, purpose))
 
     @strawberry.mutation
-    async def export_my_data(self, info: Ctx) -> JSON:
+    async def export_my_data(self, info: Ctx) -> JSON | None:
         return cast("JSON", await rights.export_my_data(info))
 
     @strawberry.mutation
-    async def close_my_account(self, info: Ctx) -> bool:
+    async def close_my_account(self, info: Ctx) -> bool | None:
         return await rights.close_my_account(info)
 
     @strawberry.mutation
@@ -242,31 +245,31 @@ class Mutation:
         )
 
     @strawberry.mutation
-    async def add_policy_rule(self, info: Ctx, line: str) -> PolicyChangeResult:
+    async def add_policy_rule(self, info: Ctx, line: str) -> PolicyChangeResult | None:
         change = await policy_admin.add_policy_rule(info, line)
         return cast("PolicyChangeResult", policy_change_result(change))
 
     @strawberry.mutation
-    async def remove_policy_rule(self, info: Ctx, line: str) -> PolicyChangeResult:
+    async def remove_policy_rule(self, info: Ctx, line: str) -> PolicyChangeResult | None:
         change = await policy_admin.remove_policy_rule(info, line)
         return cast("PolicyChangeResult", policy_change_result(change))
 
     @strawberry.mutation
-    async def replace_policy(self, info: Ctx, lines: list[str]) -> PolicyChangeResult:
+    async def replace_policy(self, info: Ctx, lines: list[str]) -> PolicyChangeResult | None:
         change = await policy_admin.replace_policy(info, lines)
         return cast("PolicyChangeResult", policy_change_result(change))
 
     @strawberry.mutation
-    async def reload_policy(self, info: Ctx) -> PolicyChangeResult:
+    async def reload_policy(self, info: Ctx) -> PolicyChangeResult | None:
         change = await policy_admin.reload_policy(info)
         return cast("PolicyChangeResult", policy_change_result(change))
 
     @strawberry.mutation
-    async def set_shadow_policy(self, info: Ctx, lines: list[str]) -> str:
+    async def set_shadow_policy(self, info: Ctx, lines: list[str]) -> str | None:
         return await policy_admin.set_shadow_policy(info, lines)
 
     @strawberry.mutation
-    async def clear_shadow_policy(self, info: Ctx) -> bool:
+    async def clear_shadow_policy(self, info: Ctx) -> bool | None:
         return await policy_admin.clear_shadow_policy(info)
 
     @strawberry.mutation
@@ -279,7 +282,7 @@ class Mutation:
         purposes: list[str] | None = None,
         ttl: str | None = None,
         strict: bool = False,
-    ) -> IssuedTokenInfo:
+    ) -> IssuedTokenInfo | None:
         grant = await admin.issue_token(
             info,
             subject,
@@ -292,7 +295,7 @@ class Mutation:
         return cast("IssuedTokenInfo", issued_token_info(grant))
 
     @strawberry.mutation
-    async def revoke_token(self, info: Ctx, jti: strawberry.ID) -> bool:
+    async def revoke_token(self, info: Ctx, jti: strawberry.ID) -> bool | None:
         return await admin.revoke_token(info, str(jti))
 
     @strawberry.mutation
@@ -302,5 +305,5 @@ class Mutation:
         document: str,
         name: str | None = None,
         partners: list[str] | None = None,
-    ) -> str:
+    ) -> str | None:
         return await admin.register_trusted_document(info, document, name, partners or ())

@@ -45,6 +45,7 @@ class Shape:
     aliases: int = 0
     directives: int = 0
     cost: int = 0
+    introspection_depth: int = 0  # nesting inside ``__schema``/``__type``, which count too
 
     def __add__(self, other: Shape) -> Shape:
         return Shape(
@@ -53,6 +54,7 @@ class Shape:
             min(CEILING, self.aliases + other.aliases),
             max(self.directives, other.directives),
             min(CEILING, self.cost + other.cost),
+            max(self.introspection_depth, other.introspection_depth),
         )
 
 
@@ -125,8 +127,8 @@ class _Measure:
             return Shape(fields=1, aliases=aliases, directives=directives, cost=1)
         name = node.name.value
         definition = _field_definition(self.schema, parent, name)
-        # Introspection is bounded by the schema (and graphql-core's MaxIntrospectionDepth
-        # rule): its fields cost one each and add no depth, so GraphiQL keeps working.
+        # Introspection fields cost one each and their nesting is counted on its own
+        # (GraphiQL's introspection query nests 14 deep, more than any real data path).
         inside = introspection or name.startswith("__")
         rows = 1
         own_page: int | None = None
@@ -145,6 +147,7 @@ class _Measure:
         return Shape(
             fields=1,
             depth=children.depth + (0 if inside else 1),
+            introspection_depth=children.introspection_depth + (1 if inside else 0),
             aliases=min(CEILING, aliases + children.aliases),
             directives=max(directives, children.directives),
             cost=min(CEILING, 1 + rows * children.cost),

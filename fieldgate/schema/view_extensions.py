@@ -32,8 +32,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from fieldgate.errors import QueryRefused
+from fieldgate.errors import QueryRefused, Unauthenticated
 from fieldgate.resolvers.context import PrincipalView, RequestContext
+from fieldgate.schema.visibility import USER_ROOTS
 
 Rules = tuple[type[ASTValidationRule], ...]
 Validate = Callable[[GraphQLSchema, DocumentNode, Rules, bool], list[GraphQLError]]
@@ -63,10 +64,25 @@ class VisibleValidation(SchemaExtension):
         schema = execution.schema._schema if view is None else view.schema
         # A view never suggests: its suggestions are all it could reveal.
         hide = self._hide_suggestions or view is not None
-        execution.pre_execution_errors = self._validate(
+        errors = self._validate(
             schema, execution.graphql_document, execution.validation_rules, hide
         )
+        if errors and view is not None and not execution.context.principal.is_authenticated:
+            errors = _sign_in_first(execution.graphql_document) or errors
+        execution.pre_execution_errors = errors
         yield
+
+
+def _sign_in_first(document: DocumentNode) -> list[GraphQLError] | None:
+    """One ``UNAUTHENTICATED`` error when an anonymous document uses a user's operation."""
+    roots: set[str] = set()
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            roots |= root_field_names(document, definition)
+    if not roots & USER_ROOTS:
+        return None
+    refused = Unauthenticated("login_required", "this operation needs a signed-in user")
+    return [GraphQLError(refused.message, extensions={"code": refused.code, **refused.extensions})]
 
 
 def visible_validation(maxsize: int, *, hide_suggestions: bool) -> Callable[[], VisibleValidation]:

@@ -50,6 +50,10 @@ OWN_ACCOUNT_KINDS = frozenset({PrincipalKind.USER})
 # so that ``{ me { id } }`` validates for a signed-out page).
 NULL_FOR_OTHERS = frozenset({"me"})
 
+# A signed-in user's operations: an anonymous caller using one is told to sign in
+# (UNAUTHENTICATED), not that it does not exist; the web frontend shows them to everyone.
+USER_ROOTS = (OWN_ACCOUNT_ROOTS | _USER_MUTATIONS) - MUTATIONS_BY_KIND[PrincipalKind.ANONYMOUS]
+
 
 def candidate_purposes(policy: Policy, principal: Principal) -> tuple[str | None, ...]:
     """Every purpose the principal's operations may run under; None is "none declared"."""

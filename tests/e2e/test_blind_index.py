@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from fieldgate.crypto.keyring import Keyring
+from fieldgate.demo.checksums import mod11_2_check_char
 from fieldgate.models import Consent, Order, User
 from tests.gateway import Gateway
 
@@ -145,7 +146,8 @@ async def test_a_profile_id_number_is_sealed_indexed_and_copied_into_orders(
             {"u": username},
         )
     )["data"]["register"]
-    number = "".join(str(secrets.randbelow(10)) for _ in range(17)) + "X"
+    first17 = "".join(str(secrets.randbelow(10)) for _ in range(17))
+    number = first17 + mod11_2_check_char(first17)  # a wrong check character is refused
     changed = await gateway.gql(
         'mutation P($n: String!) { updateMyProfile(input: {realName: "测试", idNumber: $n}) '
         "{ idNumber } }",

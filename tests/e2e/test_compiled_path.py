@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.e2e.test_matrix import CASES as MATRIX_CASES
 from tests.e2e.test_matrix import ROOTS, selection, view_of
-from tests.gateway import Gateway
+from tests.gateway import Gateway, recorded_statements
 from tests.matrix.expectations import ACCOUNTS
 from tests.property.test_no_leak import operations
 
@@ -55,10 +55,11 @@ DENIALS = {"FORBIDDEN_FIELD", "PURPOSE_REQUIRED"}
 
 def compiled_answers(general: dict[str, Any]) -> bool:
     """Whether the compiled path must have answered the second request: the executor
-    returned data with no error but denials (a refused operation never executes, an
-    error on the compiled path hands the request back to the executor)."""
+    returned data with no error but denials and a nullable root field's coded refusal
+    (``NOT_FOUND``, answered on the compiled path as the executor does). A refused
+    operation never executes; any other error hands the request back to the executor."""
     codes = {e.get("extensions", {}).get("code") for e in general.get("errors") or ()}
-    return general.get("data") is not None and codes <= DENIALS
+    return general.get("data") is not None and codes <= DENIALS | {"NOT_FOUND"}
 
 
 CASES: list[tuple[str, str | None, str, dict[str, Any] | None]] = [
@@ -112,15 +113,22 @@ async def test_cached_queries_take_the_compiled_path(gateway: Gateway) -> None:
     assert general["data"]["orders"]["edges"], "the query returns rows"
 
 
-async def test_a_failing_query_is_answered_by_the_executor(gateway: Gateway) -> None:
-    """An error on the compiled path hands the request to the executor, which reports it."""
+async def test_a_root_fields_refusal_is_answered_without_running_it_again(
+    gateway: Gateway,
+) -> None:
+    """A nullable root field's NOT_FOUND is answered on the compiled path, as the executor
+    answers it, and its SQL runs once: no fallback to the executor."""
     query = '{ order(id: "999999") { id } }'
     await both_paths(gateway, query, as_="alice")  # cached
     fallbacks = gateway.services.plans.compiled.fallbacks
     token = await gateway.token("alice")
-    payload = (await gateway.post(query, token=token)).json()
+    with recorded_statements(gateway) as statements:
+        payload = (await gateway.post(query, token=token)).json()
     assert payload["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    assert gateway.services.plans.compiled.fallbacks == fallbacks + 1
+    assert payload["data"] == {"order": None}
+    assert gateway.services.plans.compiled.fallbacks == fallbacks
+    orders = [s for s in statements if "FROM orders" in s]
+    assert len(orders) == 1, statements
 
 
 async def test_mutations_never_take_the_compiled_path(gateway: Gateway) -> None:
