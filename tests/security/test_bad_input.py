@@ -58,6 +58,9 @@ WRITTEN_ON_REFUSAL = {"audit_events", "audit_subjects", "alembic_version"}
 # A user's own account must stay usable for the rest of the run: closing it is raced
 # elsewhere (tests/security/test_races.py); here it is sent only by other principals.
 NOT_AS_USER = {"closeMyAccount"}
+# Operations that end the session of whoever sends them: sent without a token here, so
+# the principals' tokens stay valid for the rest of the run (logout is tested elsewhere).
+ENDS_THE_SESSION = {"logout"}
 EXCEPTION_CLASS = re.compile(r"\b[A-Z][A-Za-z]+(?:Error|Exception)\b|Traceback|File \"")
 
 HUGE = 90_000  # under the body limit, so that it reaches the resolvers
@@ -377,6 +380,8 @@ async def test_every_root_field_answers_bad_input_with_a_code(
     who = data.draw(st.sampled_from(PRINCIPALS), label="principal")
     if who in ("alice",) and root.name in NOT_AS_USER:
         who = "support1"
+    if root.name in ENDS_THE_SESSION:
+        who = None
     purpose = data.draw(
         st.sampled_from([None, "CUSTOMER_SUPPORT", "DELIVERY", "ANALYTICS", "SECURITY"]),
         label="purpose",
