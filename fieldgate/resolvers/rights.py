@@ -152,10 +152,10 @@ async def grant_consent(
         ).where(~active)
         columns = ["user_id", "purpose", "granted_at", "guardian_consent", "guardian_name"]
         try:
-            inserted = await conn.execute(insert(consents).from_select(columns, granted))
-        except IntegrityError:
-            inserted = None
-        if inserted is None or inserted.rowcount != 1:
+            inserted = (await conn.execute(insert(consents).from_select(columns, granted))).rowcount
+        except IntegrityError:  # one active consent per user and purpose: a unique index
+            inserted = 0
+        if inserted != 1:
             raise Conflict(f"consent to {purpose} is already active", argument="purpose")
         _audit(info, [_consent_event(info, user_id, purpose, ConsentChange.GRANTED)])
         return await _consent_rows(conn, user_id)
