@@ -6,6 +6,7 @@ them. Every token issued is recorded in ``issued_tokens`` so that it can be revo
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -128,7 +129,8 @@ async def login(
             user = (await session.exec(select(User).where(User.username == username))).first()
             if user is not None:
                 account, password_hash = user_account(user), user.password_hash
-    matches = verify_password(password_hash, password)
+    # off the event loop: a slow hash must not stall the transactions of other requests
+    matches = await asyncio.to_thread(verify_password, password_hash, password)
     refused = Unauthenticated("invalid_credentials", "invalid username or password")
     if not matches or account is None or not account.usable:
         raise refused

@@ -8,6 +8,7 @@ disclosed by the same rules.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -80,7 +81,8 @@ async def register(
         raise BadUserInput("password must be 8 to 128 characters", argument="password")
     values = {
         "username": username,
-        "password_hash": hash_password(password),
+        # off the event loop: a slow hash must not stall the transactions of other requests
+        "password_hash": await asyncio.to_thread(hash_password, password),
         "phone": phone_argument(phone),
         "email": email_argument(email),
         "nickname": text_argument(nickname, "nickname", 64),
