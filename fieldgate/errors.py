@@ -36,6 +36,12 @@ class Forbidden(FieldgateError):
     code = "FORBIDDEN"
 
 
+class AccountClosed(FieldgateError):
+    """The account was closed (possibly by a request racing this one): nothing is written."""
+
+    code = "ACCOUNT_CLOSED"
+
+
 class Unauthenticated(FieldgateError):
     """A token was presented and failed; ``reason`` names the failure."""
 

@@ -28,6 +28,11 @@ from fieldgate.authz.policy_rules import (
 from fieldgate.authz.purposes import PurposeVocabulary
 
 _NO_PURPOSE = ""  # matches only lines whose purpose is `*`: no purpose is ever named ""
+# One lock for every casbin call of the process (building enforcers and enforcing): casbin
+# parses its matchers with ``ast.parse``, which is not safe from two threads at once in
+# CPython (gh-106905: "AST constructor recursion depth mismatch"), and its role tables are
+# not safe to share between threads. Candidate policies are built in worker threads.
+_CASBIN = threading.RLock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +65,10 @@ class RoleEnforcer:
     """
 
     def __init__(self, model_text: str, rules: Sequence[tuple[str, ...]]) -> None:
-        self._decider = casbin.Enforcer(casbin_model(model_text), _LineAdapter(rules))
-        self._explainer = casbin.Enforcer(casbin_model(model_text), _LineAdapter(rules))
-        self._explainer.set_effector(AllowOverrideEffector())
+        with _CASBIN:
+            self._decider = casbin.Enforcer(casbin_model(model_text), _LineAdapter(rules))
+            self._explainer = casbin.Enforcer(casbin_model(model_text), _LineAdapter(rules))
+            self._explainer.set_effector(AllowOverrideEffector())
         # (act, condition) of the allow lines: a request none of them can match is not asked
         self._askable = {(r[4], r[5]) for r in rules if r[0] == "p" and r[-1] == "allow"}
 
@@ -95,7 +101,6 @@ class Policy:
         self._enforcers = enforcers
         self._lines = tuple(lines)
         self._roles = frozenset(enforcers)
-        self._lock = threading.Lock()
         self._field_memo: dict[tuple[str, str, str | None], dict[RowCondition, ConditionalGrant]]
         self._field_memo = {}
         self._rows_memo: dict[tuple[str, str], frozenset[RowScope]] = {}
@@ -205,7 +210,7 @@ class Policy:
     def _allows(
         self, role: str, obj: str, purpose: str, act: str, cond: str
     ) -> tuple[str, ...] | None:
-        with self._lock:  # casbin's role tables are not safe to share between threads
+        with _CASBIN:
             rule, calls = self._enforcers[role].allows((role, obj, purpose, act, cond))
             self.enforce_calls += calls
         return rule

@@ -6,11 +6,14 @@ them. Every token issued is recorded in ``issued_tokens`` so that it can be revo
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,16 +22,33 @@ from fieldgate.audit.events import Actor, AuditRecorder, token_issued_event, tok
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.authz.purposes import Purpose
 from fieldgate.authz.token_grants import TokenGrants
-from fieldgate.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
+from fieldgate.errors import (
+    AccountClosed,
+    BadUserInput,
+    FieldgateError,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+)
 from fieldgate.identity.accounts import Account, find_account, staff_account, user_account
+from fieldgate.identity.open_account import lock_open_user
 from fieldgate.identity.passwords import hash_password, verify_password
 from fieldgate.identity.tokens import TokenService, subject_of
+from fieldgate.infra.db import write_transaction
 from fieldgate.models import IssuedToken, Staff, User
+from fieldgate.models.tables import issued_tokens, login_events
 
 MAX_TTL = timedelta(days=365)
 _TTL = re.compile(r"([0-9]{1,9})([smhd])")
 _TTL_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _KNOWN_PURPOSES = frozenset(p.value for p in Purpose)
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """A user's sign-in to record with the token: where it came from."""
+
+    ip: str | None
 
 
 def parse_ttl(text: str) -> timedelta:
@@ -65,27 +85,29 @@ async def issue_for_subject(
     """
     async with AsyncSession(engine, expire_on_commit=False) as session:
         account = await find_account(session, sub)
-        if account is None:
-            raise NotFound("no staff member, user or partner has that name")
-        if not account.usable:
-            raise Forbidden("the account is closed or inactive")
-        granted_roles = _narrow_roles(account, roles)
-        granted_purposes = _narrow_purposes(account, purposes)
-        granted_scopes = _check_scopes(scopes)
-        if grants is not None:
-            _check_grants(grants, granted_roles, granted_scopes, purposes)
-        return await _issue(
-            session,
-            tokens,
-            account,
-            roles=granted_roles,
-            scopes=granted_scopes,
-            purposes=granted_purposes,
-            ttl=ttl,
-            strict=strict,
-            audit=audit,
-            via="issue",
-        )
+    if account is None:
+        raise NotFound("no staff member, user or partner has that name")
+    closed = Forbidden("the account is closed or inactive")
+    if not account.usable:
+        raise closed
+    granted_roles = _narrow_roles(account, roles)
+    granted_purposes = _narrow_purposes(account, purposes)
+    granted_scopes = _check_scopes(scopes)
+    if grants is not None:
+        _check_grants(grants, granted_roles, granted_scopes, purposes)
+    return await _issue(
+        engine,
+        tokens,
+        account,
+        roles=granted_roles,
+        scopes=granted_scopes,
+        purposes=granted_purposes,
+        ttl=ttl,
+        strict=strict,
+        audit=audit,
+        via="issue",
+        closed=closed,
+    )
 
 
 async def login(
@@ -96,8 +118,10 @@ async def login(
     *,
     ttl: timedelta,
     audit: AuditRecorder | None = None,
+    sign_in: SignIn | None = None,
 ) -> str:
-    """A token for a staff member or user (staff first) whose password matches.
+    """A token for a staff member or user (staff first) whose password matches; a user's
+    ``sign_in`` is recorded as a login event with the token, in one transaction.
 
     Every failure is the same ``Unauthenticated("invalid_credentials")`` and costs the
     same one password verification, so that neither the answer nor its timing tells
@@ -114,20 +138,24 @@ async def login(
             user = (await session.exec(select(User).where(User.username == username))).first()
             if user is not None:
                 account, password_hash = user_account(user), user.password_hash
-        matches = verify_password(password_hash, password)
-        if not matches or account is None or not account.usable:
-            raise Unauthenticated("invalid_credentials", "invalid username or password")
-        return await _issue(
-            session,
-            tokens,
-            account,
-            roles=account.roles,
-            scopes=(),
-            purposes=(),
-            ttl=ttl,
-            audit=audit,
-            via="login",
-        )
+    # off the event loop: a slow hash must not stall the transactions of other requests
+    matches = await asyncio.to_thread(verify_password, password_hash, password)
+    refused = Unauthenticated("invalid_credentials", "invalid username or password")
+    if not matches or account is None or not account.usable:
+        raise refused
+    return await _issue(
+        engine,
+        tokens,
+        account,
+        roles=account.roles,
+        scopes=(),
+        purposes=(),
+        ttl=ttl,
+        audit=audit,
+        via="login",
+        closed=refused,
+        sign_in=sign_in,
+    )
 
 
 async def revoke(engine: AsyncEngine, jti: str, *, audit: AuditRecorder | None = None) -> bool:
@@ -159,7 +187,7 @@ async def list_tokens(engine: AsyncEngine, subject: str | None = None) -> list[I
 
 
 async def _issue(
-    session: AsyncSession,
+    engine: AsyncEngine,
     tokens: TokenService,
     account: Account,
     *,
@@ -170,7 +198,11 @@ async def _issue(
     strict: bool = False,
     audit: AuditRecorder | None = None,
     via: str,
+    closed: FieldgateError,
+    sign_in: SignIn | None = None,
 ) -> str:
+    """Sign and record a token; a user's under the lock of their open row, so that a close
+    either refuses it (``closed``) or comes after and revokes it."""
     subject = subject_of(account.kind, account.id)
     grant = tokens.issue(
         subject=subject,
@@ -183,12 +215,26 @@ async def _issue(
         strict=strict,
         region=account.region,
     )
-    session.add(
-        IssuedToken(
-            jti=grant.jti, subject=subject, issued_at=grant.issued_at, expires_at=grant.expires_at
+    async with write_transaction(engine) as connection:
+        if account.kind is PrincipalKind.USER:
+            try:
+                await lock_open_user(connection, account.id)
+            except AccountClosed:
+                raise closed from None
+            if sign_in is not None:
+                await connection.execute(
+                    insert(login_events).values(
+                        user_id=account.id, ip=sign_in.ip, succeeded=True, at=grant.issued_at
+                    )
+                )
+        await connection.execute(
+            insert(issued_tokens).values(
+                jti=grant.jti,
+                subject=subject,
+                issued_at=grant.issued_at,
+                expires_at=grant.expires_at,
+            )
         )
-    )
-    await session.commit()
     if audit is not None:
         event = token_issued_event(
             Actor.account(account.kind, account.id, roles),

@@ -74,6 +74,25 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 
 @asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction whose reads may decide its writes; commits when the block ends without
+    error, rolls back otherwise.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock before the first read (the
+    driver would otherwise read outside any transaction and begin only at the first write),
+    so writers run one after the other. PostgreSQL: a plain transaction; lock the rows
+    the decision rests on (``SELECT … FOR UPDATE``).
+    """
+    async with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            await connection.begin()
+        yield connection
+        await connection.commit()
+
+
+@asynccontextmanager
 async def locked_transaction(engine: AsyncEngine, key: int) -> AsyncIterator[AsyncConnection]:
     """A transaction that holds a database-wide write lock from its first statement (one
     writer at a time across processes); commits when the block ends without error.
@@ -81,13 +100,10 @@ async def locked_transaction(engine: AsyncEngine, key: int) -> AsyncIterator[Asy
     SQLite: ``BEGIN IMMEDIATE`` takes the write lock before the first read. PostgreSQL: an
     advisory transaction lock on ``key`` (a constant no other lock uses).
     """
-    async with engine.connect() as connection:
-        if connection.dialect.name == "sqlite":
-            await connection.exec_driver_sql("BEGIN IMMEDIATE")
-        elif connection.dialect.name == "postgresql":
+    async with write_transaction(engine) as connection:
+        if connection.dialect.name == "postgresql":
             await connection.execute(select(func.pg_advisory_xact_lock(key)))
         yield connection
-        await connection.commit()
 
 
 def sync_url(database_url: str) -> str:

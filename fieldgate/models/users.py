@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 
@@ -76,6 +77,17 @@ class Consent(SQLModel, table=True):
     """A data subject's opt-in to one purpose; withdrawn when ``withdrawn_at`` is set."""
 
     __tablename__ = "consents"
+    # at most one active consent per user and purpose, whatever races to grant it
+    __table_args__ = (
+        Index(
+            "uq_consents_active_user_id_purpose",
+            "user_id",
+            "purpose",
+            unique=True,
+            sqlite_where=text("withdrawn_at IS NULL"),
+            postgresql_where=text("withdrawn_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True)

@@ -10,7 +10,7 @@ one transaction, put in force here at once, announced to the other instances and
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from fieldgate.audit.events import Actor, AuditKind, event_of
@@ -19,9 +19,16 @@ from fieldgate.authz.policy import Policy
 from fieldgate.authz.principal import Principal
 from fieldgate.authz.shadow import ShadowPolicy
 from fieldgate.errors import BadUserInput, Conflict
-from fieldgate.policy_store.database import DatabasePolicyStore, rule_line, rule_values
+from fieldgate.policy_store.database import (
+    DatabasePolicyStore,
+    StaleRevision,
+    rule_line,
+    rule_values,
+)
 from fieldgate.policy_store.live import LivePolicy
 from fieldgate.policy_store.watch import PolicySource, PolicyWatcher, check_policy
+
+_EDIT_ATTEMPTS = 5  # compare-and-set rounds lost to other writers before giving up
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,23 +70,35 @@ class PolicyAdministration:
     async def add_rule(self, line: str, by: Principal) -> PolicyChange:
         """Add one rule (an existing identical rule is an error)."""
         rule = _normalised(line)
-        lines = await self._current_lines()
-        if rule in lines:
-            raise Conflict("the policy already has this rule")
-        return await self.replace([*lines, rule], by, note="rule added")
+
+        def added(lines: list[str]) -> list[str]:
+            if rule in lines:
+                raise Conflict("the policy already has this rule")
+            return [*lines, rule]
+
+        return await self._edit(added, by, note="rule added")
 
     async def remove_rule(self, line: str, by: Principal) -> PolicyChange:
         """Remove one rule (a rule the policy does not have is an error)."""
         rule = _normalised(line)
-        lines = await self._current_lines()
-        if rule not in lines:
-            raise Conflict("the policy has no such rule")
-        return await self.replace([kept for kept in lines if kept != rule], by, note="rule removed")
+
+        def removed(lines: list[str]) -> list[str]:
+            if rule not in lines:
+                raise Conflict("the policy has no such rule")
+            return [kept for kept in lines if kept != rule]
+
+        return await self._edit(removed, by, note="rule removed")
 
     async def replace(
-        self, lines: Sequence[str], by: Principal, *, note: str = "policy replaced"
+        self,
+        lines: Sequence[str],
+        by: Principal,
+        *,
+        note: str = "policy replaced",
+        expected_revision: int | None = None,
     ) -> PolicyChange:
-        """Replace every rule; only with the policy in the database."""
+        """Replace every rule; only with the policy in the database (and, with
+        ``expected_revision``, only while that is the newest revision)."""
         if not self.source.in_database:
             raise Conflict("the policy is kept in files: edit policy.csv, then reload the policy")
         candidate = await asyncio.to_thread(self.candidate, lines)
@@ -88,6 +107,7 @@ class PolicyAdministration:
             version=candidate.version,
             changed_by=by.identity,
             note=note,
+            expected_revision=expected_revision,
         )
         return await self._put_in_force(candidate, revision, by)
 
@@ -119,10 +139,21 @@ class PolicyAdministration:
         self.live.shadow = None
         return had
 
-    async def _current_lines(self) -> list[str]:
-        if not self.source.in_database:
-            return self.live.policy.rule_lines()
-        return await self.store.read_rules()
+    async def _edit(
+        self, edit: Callable[[list[str]], list[str]], by: Principal, *, note: str
+    ) -> PolicyChange:
+        """Apply ``edit`` to the newest rules, compare-and-set: a change another instance
+        wrote meanwhile is read again and kept, never overwritten."""
+        for _ in range(_EDIT_ATTEMPTS):
+            if not self.source.in_database:
+                lines, revision = self.live.policy.rule_lines(), None
+            else:
+                lines, revision = await self.store.read_revision()
+            try:
+                return await self.replace(edit(lines), by, note=note, expected_revision=revision)
+            except StaleRevision:
+                continue
+        raise Conflict("the policy is changing too often right now; try again")
 
     async def _put_in_force(self, policy: Policy, revision: int, by: Principal) -> PolicyChange:
         old = self.watcher.swap(policy, revision)

@@ -36,6 +36,10 @@ def rule_line(values: Sequence[str]) -> str:
     return ", ".join(kept)
 
 
+class StaleRevision(Exception):
+    """A change was written since the rules it edits were read: read them again."""
+
+
 def _write_transaction(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]:
     """Locked before reading: two instances must not both seed."""
     return locked_transaction(engine, _WRITE_LOCK)
@@ -70,19 +74,33 @@ class DatabasePolicyStore:
     async def newest(self) -> tuple[int, str]:
         """The id and policy version of the newest revision, ``(0, "")`` when there is none."""
         async with self.engine.connect() as connection:
-            found = await connection.execute(
-                select(_revisions.c.id, _revisions.c.version)
-                .order_by(_revisions.c.id.desc())
-                .limit(1)
-            )
-            row = found.first()
-            return (0, "") if row is None else (int(row[0]), str(row[1]))
+            return await self._newest(connection)
+
+    async def read_revision(self) -> tuple[list[str], int]:
+        """Every rule and the revision they are at (or a later one), for a compare-and-set."""
+        revision = await self.newest_revision()  # first: rules newer than it only cause a retry
+        return await self.read_rules(), revision
 
     async def replace(
-        self, lines: Sequence[str], *, version: str, changed_by: str, note: str
+        self,
+        lines: Sequence[str],
+        *,
+        version: str,
+        changed_by: str,
+        note: str,
+        expected_revision: int | None = None,
     ) -> int:
-        """Replace every rule with ``lines`` and add a revision; returns the revision id."""
+        """Replace every rule with ``lines`` and add a revision; returns the revision id.
+
+        With ``expected_revision``, only while it is still the newest (compare-and-set under
+        the write lock, on every instance): otherwise :class:`StaleRevision`, nothing written.
+        """
         async with _write_transaction(self.engine) as connection:
+            if (
+                expected_revision is not None
+                and expected_revision != (await self._newest(connection))[0]
+            ):
+                raise StaleRevision
             await self._replace(connection, lines)
             return await self._revision(connection, version, changed_by, note)
 
@@ -100,6 +118,14 @@ class DatabasePolicyStore:
             await self._replace(connection, lines)
             await self._revision(connection, version, "system", SEEDED_NOTE)
             return True
+
+    @staticmethod
+    async def _newest(connection: AsyncConnection) -> tuple[int, str]:
+        found = await connection.execute(
+            select(_revisions.c.id, _revisions.c.version).order_by(_revisions.c.id.desc()).limit(1)
+        )
+        row = found.first()
+        return (0, "") if row is None else (int(row[0]), str(row[1]))
 
     @staticmethod
     async def _replace(connection: AsyncConnection, lines: Sequence[str]) -> None:

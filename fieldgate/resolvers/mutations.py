@@ -8,21 +8,21 @@ disclosed by the same rules.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from strawberry.types import Info
 
 from fieldgate.audit.events import Actor, RightsRequest, rights_request_event
 from fieldgate.errors import BadUserInput, Conflict, Forbidden
-from fieldgate.identity.issuance import issue_for_subject
+from fieldgate.identity.issuance import SignIn, issue_for_subject
 from fieldgate.identity.issuance import login as login_account
+from fieldgate.identity.open_account import user_transaction
 from fieldgate.identity.passwords import hash_password
-from fieldgate.models.tables import (
-    login_events,
-    users,
-)
 from fieldgate.models.tables import staff as staff_table
+from fieldgate.models.tables import users
 from fieldgate.resolvers.arguments import (
     USERNAME,
     email_argument,
@@ -49,27 +49,18 @@ async def login(info: Ctx, username: str, password: str) -> str:
     unless the request says Do-Not-Track (``DNT: 1`` or ``Sec-GPC: 1``)."""
     ctx = info.context
     services = ctx.services
-    token = await login_account(
+    client = ctx.request.client if ctx.request is not None else None
+    # recorded with the token, under the user's row lock: a racing close erases both
+    sign_in = None if ctx.do_not_track else SignIn(client.host if client is not None else None)
+    return await login_account(
         services.engine,
         services.tokens,
         username,
         password,
         ttl=services.settings.token_ttl,
         audit=services.audit,
+        sign_in=sign_in,
     )
-    user_id = services.tokens.verify(token).user_id
-    if user_id is not None and not ctx.do_not_track:
-        client = ctx.request.client if ctx.request is not None else None
-        async with services.engine.begin() as conn:
-            await conn.execute(
-                insert(login_events).values(
-                    user_id=user_id,
-                    ip=client.host if client is not None else None,
-                    succeeded=True,
-                    at=utc_now(),
-                )
-            )
-    return token
 
 
 async def register(
@@ -90,7 +81,8 @@ async def register(
         raise BadUserInput("password must be 8 to 128 characters", argument="password")
     values = {
         "username": username,
-        "password_hash": hash_password(password),
+        # off the event loop: a slow hash must not stall the transactions of other requests
+        "password_hash": await asyncio.to_thread(hash_password, password),
         "phone": phone_argument(phone),
         "email": email_argument(email),
         "nickname": text_argument(nickname, "nickname", 64),
@@ -106,7 +98,10 @@ async def register(
         )
         if taken or taken_by_staff:
             raise Conflict("that username is taken", argument="username")
-        await conn.execute(insert(users).values(**values))
+        try:
+            await conn.execute(insert(users).values(**values))
+        except IntegrityError:  # a racing registration took it: the unique index decides
+            raise Conflict("that username is taken", argument="username") from None
     return await issue_for_subject(
         services.engine,
         services.tokens,
@@ -147,7 +142,7 @@ async def update_my_profile(info: Ctx, changes: dict[str, Any]) -> Row | None:
             values["id_number_index"] = keyring.blind_index(number) if number is not None else None
     if not values:
         raise BadUserInput("nothing to change")
-    async with info.context.services.engine.begin() as conn:
+    async with user_transaction(info.context.services.engine, user_id) as conn:
         verified = await conn.scalar(
             select(users.c.real_name_verified).where(users.c.id == user_id)
         )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
 from fieldgate.errors import BadUserInput, NotFound
+from fieldgate.identity.open_account import user_transaction
 from fieldgate.models.tables import (
     courses,
     orders,
@@ -55,7 +56,7 @@ async def place_order(
         raise BadUserInput("at most 20 courses per order", argument="courseIds")
     address = text_argument(delivery_address, "deliveryAddress", 255)
     now = utc_now()
-    async with info.context.services.engine.begin() as conn:
+    async with user_transaction(info.context.services.engine, user_id) as conn:
         found = (
             await conn.execute(
                 select(courses.c.id, courses.c.price_cents, courses.c.ships_materials).where(

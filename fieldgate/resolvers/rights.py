@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import delete, exists, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
@@ -30,6 +31,8 @@ from fieldgate.authz.consent import CROSS_BORDER, age_on
 from fieldgate.authz.purposes import Purpose
 from fieldgate.crypto.keyring import Keyring
 from fieldgate.errors import BadUserInput, Conflict, NotFound
+from fieldgate.identity.open_account import claim_closure, user_transaction
+from fieldgate.infra.db import write_transaction
 from fieldgate.models.tables import (
     consents,
     devices,
@@ -127,11 +130,9 @@ async def grant_consent(
     """Opt in to ``purpose``; a minor's consent counts only with a guardian's name."""
     user_id = require_user(info)
     purpose = _consentable(purpose)
-    async with info.context.services.engine.begin() as conn:
-        # the user's row locked (PostgreSQL): grants of one user run one after the other
-        birth = await conn.scalar(
-            select(users.c.birth_date).where(users.c.id == user_id).with_for_update()
-        )
+    async with user_transaction(info.context.services.engine, user_id) as conn:
+        # the user's row is locked: grants of one user run one after the other
+        birth = await conn.scalar(select(users.c.birth_date).where(users.c.id == user_id))
         minor = (age_on(birth, _now().date()) or 99) < 18
         guardian = (guardian_name or "").strip() or None
         if guardian is not None and not minor:
@@ -141,7 +142,7 @@ async def grant_consent(
             consents.c.purpose == purpose,
             consents.c.withdrawn_at.is_(None),
         )
-        # inserted only if none is active, in one statement (SQLite has no row locks)
+        # inserted only if none is active; the partial unique index is the last word
         granted = select(
             literal(user_id),
             literal(purpose),
@@ -150,8 +151,11 @@ async def grant_consent(
             literal(guardian, consents.c.guardian_name.type),
         ).where(~active)
         columns = ["user_id", "purpose", "granted_at", "guardian_consent", "guardian_name"]
-        inserted = await conn.execute(insert(consents).from_select(columns, granted))
-        if inserted.rowcount != 1:
+        try:
+            inserted = (await conn.execute(insert(consents).from_select(columns, granted))).rowcount
+        except IntegrityError:  # one active consent per user and purpose: a unique index
+            inserted = 0
+        if inserted != 1:
             raise Conflict(f"consent to {purpose} is already active", argument="purpose")
         _audit(info, [_consent_event(info, user_id, purpose, ConsentChange.GRANTED)])
         return await _consent_rows(conn, user_id)
@@ -161,7 +165,7 @@ async def withdraw_consent(info: Ctx, purpose: str) -> list[dict[str, Any]]:
     """Withdraw an active consent; it takes effect on the next request, on every instance."""
     user_id = require_user(info)
     purpose = _consentable(purpose)
-    async with info.context.services.engine.begin() as conn:
+    async with user_transaction(info.context.services.engine, user_id) as conn:
         result = await conn.execute(
             update(consents)
             .where(
@@ -246,10 +250,9 @@ async def close_my_account(info: Ctx) -> bool:
     """
     user_id = require_user(info)
     now = _now()
-    async with info.context.services.engine.begin() as conn:
-        closed = await conn.scalar(select(users.c.closed_at).where(users.c.id == user_id))
-        if closed is not None:
-            raise NotFound("User not found")
+    async with write_transaction(info.context.services.engine) as conn:
+        # claimed by one conditional update, which also locks the row for the erasure
+        await claim_closure(conn, user_id, now)
         for table in CHILD_TABLES:
             await conn.execute(delete(table).where(table.c.user_id == user_id))
         await conn.execute(
@@ -295,7 +298,6 @@ async def close_my_account(info: Ctx) -> bool:
                 real_name_verified=False,
                 verified_at=None,
                 face_template=None,
-                closed_at=now,
             )
         )
         await conn.execute(

@@ -12,6 +12,8 @@ from strawberry.types import Info
 
 from fieldgate.authz.principal import PrincipalKind
 from fieldgate.errors import NotFound, Unauthenticated
+from fieldgate.identity.open_account import lock_open_user, user_transaction
+from fieldgate.infra.db import write_transaction
 from fieldgate.models.tables import (
     messages,
     orders,
@@ -46,7 +48,7 @@ async def open_ticket(
     title = text_argument(subject, "subject", 200, required=True)
     text = text_argument(body, "body", 5000, required=True)
     now = utc_now()
-    async with info.context.services.engine.begin() as conn:
+    async with user_transaction(info.context.services.engine, user_id) as conn:
         linked: int | None = None
         if order_id is not None:
             linked = parse_id(order_id, "Order", "orderId")
@@ -89,14 +91,16 @@ async def reply_to_ticket(info: Ctx, ticket_id: str, body: str) -> Row | None:
     target = parse_id(ticket_id, "SupportTicket", "ticketId")
     text = text_argument(body, "body", 5000, required=True)
     source = SOURCES["SupportTicket"]
-    async with ctx.services.engine.begin() as conn:
-        visible = await conn.scalar(
-            select(tickets.c.id).where(
+    async with write_transaction(ctx.services.engine) as conn:
+        owner = await conn.scalar(
+            select(tickets.c.user_id).where(
                 tickets.c.id == target, source.visibility(principal, ctx.services.policy)
             )
         )
-        if visible is None:
+        if owner is None:
             raise NotFound("SupportTicket not found", argument="ticketId")
+        # the data subject's row locked: no message lands on a closed account's ticket
+        await lock_open_user(conn, owner)
         message_id = (
             await conn.execute(
                 insert(messages)
