@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,6 +24,7 @@ from fieldgate.identity.accounts import Account, find_account, staff_account, us
 from fieldgate.identity.passwords import hash_password, verify_password
 from fieldgate.identity.tokens import TokenService, subject_of
 from fieldgate.models import IssuedToken, Staff, User
+from fieldgate.models.tables import issued_tokens
 
 MAX_TTL = timedelta(days=365)
 _TTL = re.compile(r"([0-9]{1,9})([smhd])")
@@ -140,6 +142,28 @@ async def revoke(engine: AsyncEngine, jti: str, *, audit: AuditRecorder | None =
             if audit is not None:
                 await audit.record([token_revoked_event(_holder(record.subject), jti=jti)])
         return True
+
+
+async def revoke_subject(
+    engine: AsyncEngine, subject: str, *, audit: AuditRecorder | None = None
+) -> int:
+    """Revoke every live token of ``subject`` (``kind:ID``) in one statement; how many.
+
+    Each revocation sends a ``token_revoked`` event to ``audit`` when given.
+    """
+    now = datetime.now(UTC)
+    statement = (
+        update(issued_tokens)
+        .where(issued_tokens.c.subject == subject, issued_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(issued_tokens.c.jti)
+    )
+    async with engine.begin() as connection:
+        revoked = (await connection.execute(statement)).all()
+    if audit is not None and revoked:
+        holder = _holder(subject)
+        await audit.record([token_revoked_event(holder, jti=jti) for (jti,) in revoked])
+    return len(revoked)
 
 
 async def list_tokens(engine: AsyncEngine, subject: str | None = None) -> list[IssuedToken]:

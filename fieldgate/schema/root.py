@@ -271,6 +271,10 @@ class Mutation:
         return await admin.revoke_token(info, str(jti))
 
     @strawberry.mutation
+    async def revoke_tokens_of(self, info: Ctx, subject: str) -> int:
+        return await admin.revoke_tokens_of(info, subject)
+
+    @strawberry.mutation
     async def register_document(
         self,
         info: Ctx,
