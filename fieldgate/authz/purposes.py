@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from fieldgate.errors import PolicyError
 
@@ -32,13 +33,19 @@ class Purpose(StrEnum):
     COMPLIANCE = "COMPLIANCE"
 
 
+DEFAULT_DELIVERY_DAYS = 30
+
+
 @dataclass(frozen=True, slots=True)
 class PurposeVocabulary:
-    """Parents, consent requirements and operator prohibitions of every purpose."""
+    """Parents, consent requirements and operator prohibitions of every purpose, and how
+    long a delivery keeps its order in the logistics partner's reach."""
 
     parents: Mapping[str, str | None]
     needs_consent: frozenset[str]
     prohibitions: Mapping[str, frozenset[str]]
+    # days after delivery a routed order stays visible to its logistics partner
+    delivery_days: int = DEFAULT_DELIVERY_DAYS
 
     def lineage(self, purpose: str) -> tuple[str, ...]:
         """The purpose and its ancestors, nearest first."""
@@ -102,5 +109,21 @@ def load_purposes(policy_dir: Path) -> PurposeVocabulary:
         for coordinate, listed in data.get("prohibitions", {}).items()
     }
     return PurposeVocabulary(
-        parents=parents, needs_consent=vocabulary.needs_consent, prohibitions=prohibitions
+        parents=parents,
+        needs_consent=vocabulary.needs_consent,
+        prohibitions=prohibitions,
+        delivery_days=_delivery_days(data, path.name),
     )
+
+
+def _delivery_days(data: Mapping[str, Any], where: str) -> int:
+    """``[delivery] days_after_delivery``: a whole number of days, 0 or more."""
+    section = data.get("delivery", {})
+    days = (
+        section.get("days_after_delivery", DEFAULT_DELIVERY_DAYS)
+        if isinstance(section, dict)
+        else None
+    )
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise PolicyError(f"{where}: [delivery] days_after_delivery must be a whole number of days")
+    return days

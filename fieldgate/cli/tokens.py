@@ -106,8 +106,14 @@ def token_revoke(
 
     revoked = asyncio.run(run())
     if revoked is None:
-        fail(f"no token with jti {jti}" if jti is not None else "no staff member, user or partner has that name")
-    typer.echo(f"revoked {jti}" if jti is not None else f"revoked {revoked} tokens of {sub}", err=True)
+        fail(
+            f"no token with jti {jti}"
+            if jti is not None
+            else "no staff member, user or partner has that name"
+        )
+    typer.echo(
+        f"revoked {jti}" if jti is not None else f"revoked {revoked} tokens of {sub}", err=True
+    )
 
 
 _SUBJECT = re.compile(r"(?:user|staff|partner):[0-9]+")

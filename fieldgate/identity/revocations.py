@@ -59,7 +59,11 @@ class DatabaseRevocations:
 
 def _check(jti: str, kind: PrincipalKind, principal_id: int) -> Select[tuple[object, bool]] | None:
     """``(revoked_at, usable)`` of the token and its principal, in one statement."""
-    table = {PrincipalKind.USER: users, PrincipalKind.STAFF: staff, PrincipalKind.PARTNER: partners}.get(kind)
+    table = {
+        PrincipalKind.USER: users,
+        PrincipalKind.STAFF: staff,
+        PrincipalKind.PARTNER: partners,
+    }.get(kind)
     if table is None:
         return None
     state: ColumnElement[bool] = table.c.closed_at.is_(None) if table is users else table.c.active
