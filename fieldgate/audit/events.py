@@ -256,6 +256,7 @@ class RightsRequest(StrEnum):
     EXPORT = "EXPORT"
     CORRECTION = "CORRECTION"
     ERASURE = "ERASURE"
+    PASSWORD_CHANGE = "PASSWORD_CHANGE"
 
 
 def rights_request_event(

@@ -29,6 +29,7 @@ _USER_MUTATIONS = frozenset(
         "withdrawConsent",
         "exportMyData",
         "closeMyAccount",
+        "changeMyPassword",
         "replyToTicket",
     }
 )
