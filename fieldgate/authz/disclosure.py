@@ -50,7 +50,9 @@ class DisclosureContext:
 
     Besides shaping, it records for the audit trail which data subjects each FULL
     disclosure of a SENSITIVE coordinate (or of a child's PERSONAL one) and each denial
-    concerned (``audited``): one entry per (coordinate, outcome), never a value.
+    concerned (``audited``), and, with ``reads``, which subjects' values were disclosed
+    MASKED or, for PERSONAL coordinates, in FULL (``read``): one entry per (coordinate,
+    outcome), never a value.
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class DisclosureContext:
         personal: Iterable[str] = (),
         gates: RowGates | None = None,
         load_facts: LoadFacts | None = None,
+        reads: bool = False,
     ) -> None:
         """``relations``: coordinates of relation fields (resolved, not shaped);
         ``sensitive``: SENSITIVE coordinates, whose FULL disclosures are audited;
@@ -74,7 +77,8 @@ class DisclosureContext:
         consent, Do-Not-Track and cross-border conditions, applied to the ``personal``
         coordinates of each row with the subject facts ``load_facts`` returns; those facts
         also tell which subjects are children, whose ``personal`` values that are not
-        ``sensitive`` are audited as SENSITIVE ones when disclosed in FULL."""
+        ``sensitive`` are audited as SENSITIVE ones when disclosed in FULL; ``reads``:
+        record the other reads of ``personal`` values too (``read``)."""
         self.plan = plan
         self.conditions_of = conditions_of
         self.masks = masks
@@ -100,11 +104,14 @@ class DisclosureContext:
         self._denials = Denials()
         self.masked_coordinates: set[str] = set()
         self.audited: dict[tuple[str, Disclosure], set[int]] = {}
+        self.reads = reads
+        self.read: dict[tuple[str, Disclosure], set[int]] = {}
 
     def ignore_subjects(self) -> None:
         """Ask no data subject anything: no gates, no child's data. Only when
         ``Services.subjects_asked`` is off, which only a benchmark does."""
         self.gates = None
+        self.reads = False
         self.kinds = replace(self.kinds, child_sensitive=frozenset())
         self._shapers.clear()
 
@@ -134,6 +141,13 @@ class DisclosureContext:
         subjects = self.audited.get(key)
         if subjects is None:
             subjects = self.audited[key] = set()
+        return subjects
+
+    def _read(self, coordinate: str, disclosure: Disclosure) -> set[int]:
+        key = (coordinate, disclosure)
+        subjects = self.read.get(key)
+        if subjects is None:
+            subjects = self.read[key] = set()
         return subjects
 
     def _note(self, coordinate: str, disclosure: Disclosure, row: Mapping[str, Any]) -> None:
@@ -199,6 +213,7 @@ class DisclosureContext:
         shaped: list[dict[str, Any]] = []
         decrypted, masked, conditional = shaper.decrypted, shaper.masked, shaper.conditional
         decrypt = self.decrypt
+        reads, personal = self.reads, self.personal_coordinates
         for index, row in enumerate(rows):
             values = dict(row)
             values[PRODUCER_KEY] = producer
@@ -208,11 +223,13 @@ class DisclosureContext:
                     value = values.get(attribute)
                     if value is not None:
                         values[attribute] = decrypt(value)
+            masked_here: list[tuple[str, str]] = []  # read MASKED, unless a gate withholds it
             for attribute, mask, coordinate in masked:
                 value = values.get(attribute)
                 if value is not None:
                     values[attribute] = mask(value)
                     self.masked_coordinates.add(coordinate)
+                    masked_here.append((attribute, coordinate))
             full: list[tuple[str, str]] = []
             if conditional:
                 conditions = self.conditions_of(values)
@@ -228,11 +245,12 @@ class DisclosureContext:
                         if value is not None:
                             values[attribute] = self.masks(outcome.strategy)(value)
                             self.masked_coordinates.add(rule.coordinate)
+                            masked_here.append((attribute, rule.coordinate))
                     else:
                         self._denials.of_attribute(producer, path, index, attribute, outcome, 1)
                         self._note(rule.coordinate, Disclosure.DENIED, values)
+            subject = values.get(SUBJECT_KEY)
             if gated or child_full or full:
-                subject = values.get(SUBJECT_KEY)
                 facts = self.facts.get(subject) if subject is not None else None
                 if gated:
                     assert gates is not None
@@ -252,13 +270,24 @@ class DisclosureContext:
                     facts.child if facts is not None else self.children.get(subject, True)
                 )
                 for attribute, coordinate in full:
-                    if attribute in values and (coordinate in sensitive or child):
-                        self._note(coordinate, Disclosure.FULL, values)
+                    if attribute in values:
+                        if coordinate in sensitive or child:
+                            self._note(coordinate, Disclosure.FULL, values)
+                        elif reads and subject is not None and values[attribute] is not None:
+                            self._read(coordinate, Disclosure.FULL).add(subject)
                 if child and child_full:
                     assert subject is not None
                     for attribute, coordinate in child_full:
                         if attribute in values:
                             self._subjects(coordinate, Disclosure.FULL).add(subject)
+                elif reads and child_full and subject is not None:
+                    for attribute, coordinate in child_full:
+                        if values.get(attribute) is not None:
+                            self._read(coordinate, Disclosure.FULL).add(subject)
+            if reads and masked_here and subject is not None:
+                for attribute, coordinate in masked_here:
+                    if attribute in values and coordinate in personal:
+                        self._read(coordinate, Disclosure.MASKED).add(subject)
             shaped.append(values)
         if rows and (shaper.audited_full or shaper.denied):
             subjects = {
