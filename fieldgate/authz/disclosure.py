@@ -15,22 +15,15 @@ parent rows) share one query: ``load_facts`` batches them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from fieldgate.authz.conditions import SUBJECT_KEY, ConditionsOf
-from fieldgate.authz.consent import (
-    CHILD_AGE,
-    UNKNOWN_SUBJECT,
-    RowGates,
-    SubjectFacts,
-    age_on,
-    subjects_of,
-)
+from fieldgate.authz.consent import RowGates, subjects_of
 from fieldgate.authz.decisions import Disclosure, Outcome
 from fieldgate.authz.denials import Denial, Denials, ResponsePath, path_key
+from fieldgate.authz.known_subjects import KnownSubjects, LoadFacts
 from fieldgate.authz.plans import PathKey, Plan, Producer
 from fieldgate.authz.shapers import CoordinateKinds, MaskResolver, Shaper, shaper_for
 from fieldgate.errors import FieldgateError
@@ -42,7 +35,6 @@ subject's age (a child's data) matters, so that no second query is needed for it
 
 
 Decrypt = Callable[[Any], Any]
-LoadFacts = Callable[[list[int]], Awaitable[Mapping[int, SubjectFacts]]]
 
 
 class DisclosureContext:
@@ -96,10 +88,9 @@ class DisclosureContext:
             child_sensitive=self.personal_coordinates - self.sensitive_coordinates,
         )
         self.gates = gates if gates is not None and gates.active else None
-        self.load_facts = load_facts
-        self.facts: dict[int, SubjectFacts] = {}
-        self.children: dict[int, bool] = {}  # from birth dates selected with the rows
-        self.today = datetime.now(UTC).date()
+        self.known = KnownSubjects(load_facts)
+        self.facts = self.known.facts  # the loaded facts, by subject
+        self.children = self.known.children  # from birth dates selected with the rows
         self._shapers: dict[PathKey, Shaper] = {}
         self._denials = Denials()
         self.masked_coordinates: set[str] = set()
@@ -168,39 +159,11 @@ class DisclosureContext:
         """Disclose ``rows`` produced at ``path``, loading their subjects' facts if needed."""
         shaper = self._shaper(self.producer(path))
         if rows and shaper.needs_facts:
-            unknown = subjects_of(rows) if shaper.gated else self._ages_from(rows)
+            known = self.known
+            unknown = subjects_of(rows) if shaper.gated else known.ages_from(rows, BORN_KEY)
             if unknown:
-                await self._know(unknown)
+                await known.know(unknown)
         return self.shape(path, rows)
-
-    def _ages_from(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-        """Learn which subjects are children from the birth dates selected with ``rows``;
-        return the subjects still unknown (no birth date with the row: the database says)."""
-        unknown: set[int] = set()
-        children, facts = self.children, self.facts
-        for row in rows:
-            subject = row.get(SUBJECT_KEY)
-            if not isinstance(subject, int) or subject in children or subject in facts:
-                continue
-            born = row.get(BORN_KEY)
-            if born is None:
-                unknown.add(subject)
-            else:
-                age = age_on(born, self.today)
-                children[subject] = age is not None and age < CHILD_AGE
-        return sorted(unknown)
-
-    async def _know(self, subjects: list[int]) -> None:
-        """Load the facts of ``subjects`` not known yet (``load_facts`` batches the calls
-        made together: one query, never one per row)."""
-        missing = [s for s in subjects if s not in self.facts]
-        if not missing:
-            return
-        if self.load_facts is None:
-            raise FieldgateError("subject facts cannot be loaded")
-        loaded = await self.load_facts(missing)
-        for subject in missing:  # a subject not found is known as such: fail closed
-            self.facts[subject] = loaded.get(subject, UNKNOWN_SUBJECT)
 
     def shape(self, path: ResponsePath, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Disclose ``rows`` produced at ``path`` (a resolver's ``info.path``)."""
