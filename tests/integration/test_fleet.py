@@ -16,15 +16,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from fieldgate.audit.chain import load_audit_key
 from fieldgate.authz.shadow import SHADOW_KEY
 from fieldgate.crypto.keyring import load_keyring
 from fieldgate.identity.signing_key import load_signing_key
-from fieldgate.infra.db import create_engine
 from fieldgate.infra.redis_wire import RedisUnavailable, RedisWire
-from fieldgate.models.tables import partners, staff
 from fieldgate.settings import Settings
 from tests.conftest import DatabaseFactory
 from tests.fleet import (
@@ -187,12 +186,13 @@ async def test_every_token_of_a_subject_revoked_with_the_cli_is_refused_by_every
         assert (await server.gql(me, tokens[2]))["data"]["me"]["username"] == "alice"
 
 
-async def _set_active(fleet: Fleet, table: Any, name_column: str, name: str, active: bool) -> None:
-    engine = create_engine(fleet.environment["FIELDGATE_DATABASE_URL"])
+async def _set_active(fleet: Fleet, table: str, column: str, name: str, active: bool) -> None:
+    engine = create_async_engine(fleet.environment["FIELDGATE_DATABASE_URL"])
     try:
         async with engine.begin() as connection:
             await connection.execute(
-                update(table).where(table.c[name_column] == name).values(active=active)
+                text(f"UPDATE {table} SET active = :active WHERE {column} = :name"),
+                {"active": active, "name": name},
             )
     finally:
         await engine.dispose()
@@ -201,12 +201,12 @@ async def _set_active(fleet: Fleet, table: Any, name_column: str, name: str, act
 @pytest.mark.parametrize(
     ("subject", "table", "column", "query"),
     [
-        ("sf-express", partners, "name", PARTNER_QUERY),
-        ("support1", staff, "username", SUPPORT_QUERY),
+        ("sf-express", "partners", "name", PARTNER_QUERY),
+        ("support1", "staff", "username", SUPPORT_QUERY),
     ],
 )
 async def test_a_deactivated_partner_or_staff_member_is_refused_on_the_next_request(
-    fleet: Fleet, subject: str, table: Any, column: str, query: str
+    fleet: Fleet, subject: str, table: str, column: str, query: str
 ) -> None:
     a, b = fleet.servers
     (token,) = await fleet.tokens(subject)
