@@ -52,6 +52,17 @@ class Unauthenticated(FieldgateError):
         self.reason = reason
 
 
+class ReauthenticationRequired(FieldgateError):
+    """An operation needs a fresh proof of identity (the password) besides the token;
+    ``reason`` is ``password_required`` or ``password_incorrect``."""
+
+    code = "REAUTHENTICATION_REQUIRED"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("this operation needs your password", reason=reason)
+        self.reason = reason
+
+
 class PurposeNotAllowed(FieldgateError):
     code = "PURPOSE_NOT_ALLOWED"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from fieldgate.audit.events import AuditEvent
+from fieldgate.authz.principal import Principal
 
 
 class InMemoryAuditSink:
@@ -35,3 +36,9 @@ class InMemoryRevocations:
     async def is_revoked(self, jti: str) -> bool:
         """True when ``jti`` was revoked."""
         return jti in self._revoked
+
+    async def refusal(self, principal: Principal) -> str | None:
+        """``revoked`` when the principal's token was revoked (or has no id)."""
+        if principal.token_id is None or principal.token_id in self._revoked:
+            return "revoked"
+        return None

@@ -42,6 +42,7 @@ class AuditKind(StrEnum):
 
     DISCLOSURE = "disclosure"  # a FULL disclosure of a SENSITIVE field
     DENIAL = "denial"
+    READ = "read"  # someone else read values MASKED, or PERSONAL ones in FULL
     TOKEN_ISSUED = "token_issued"
     TOKEN_REVOKED = "token_revoked"
     POLICY_CHANGE = "policy_change"
@@ -256,6 +257,7 @@ class RightsRequest(StrEnum):
     EXPORT = "EXPORT"
     CORRECTION = "CORRECTION"
     ERASURE = "ERASURE"
+    PASSWORD_CHANGE = "PASSWORD_CHANGE"
 
 
 def rights_request_event(

@@ -69,6 +69,43 @@ def request_events(
     return events
 
 
+def read_events(
+    read: Mapping[tuple[str, Disclosure], set[int]],
+    facts: RequestFacts,
+    caller: int | None,
+    *,
+    at: datetime | None = None,
+) -> list[AuditEvent]:
+    """One ``read`` event per (coordinate, outcome) of the values others read: MASKED, or
+    PERSONAL in FULL (``DisclosureContext.read``), naming every data subject but the caller
+    (one's own reads are not disclosures to someone else). Written best-effort, like
+    denials: a response is never withheld for them."""
+    stamp = at or now()
+    detail = {"jti": facts.token_id} if facts.token_id else {}
+    events = []
+    for (coordinate, disclosure), found in sorted(read.items()):
+        subjects = tuple(sorted(found - {caller} if caller is not None else found))
+        if not subjects:
+            continue
+        events.append(
+            event_of(
+                AuditKind.READ,
+                facts.actor,
+                str(disclosure),
+                stamp,
+                request_id=facts.request_id,
+                purpose=facts.purpose,
+                operation_name=facts.operation_name,
+                document_hash=facts.document_hash,
+                coordinate=coordinate,
+                subjects=subjects,
+                policy_version=facts.policy_version,
+                detail=detail,
+            )
+        )
+    return events
+
+
 def discloses_sensitive(events: Iterable[AuditEvent]) -> bool:
     """Whether any event records a FULL disclosure of a SENSITIVE field."""
     return any(event.kind is AuditKind.DISCLOSURE for event in events)

@@ -15,22 +15,15 @@ parent rows) share one query: ``load_facts`` batches them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from fieldgate.authz.conditions import SUBJECT_KEY, ConditionsOf
-from fieldgate.authz.consent import (
-    CHILD_AGE,
-    UNKNOWN_SUBJECT,
-    RowGates,
-    SubjectFacts,
-    age_on,
-    subjects_of,
-)
+from fieldgate.authz.consent import RowGates, subjects_of
 from fieldgate.authz.decisions import Disclosure, Outcome
 from fieldgate.authz.denials import Denial, Denials, ResponsePath, path_key
+from fieldgate.authz.known_subjects import KnownSubjects, LoadFacts
 from fieldgate.authz.marks import DisclosureMarks
 from fieldgate.authz.plans import PathKey, Plan, Producer
 from fieldgate.authz.shapers import CoordinateKinds, MaskResolver, Shaper, shaper_for
@@ -43,7 +36,6 @@ subject's age (a child's data) matters, so that no second query is needed for it
 
 
 Decrypt = Callable[[Any], Any]
-LoadFacts = Callable[[list[int]], Awaitable[Mapping[int, SubjectFacts]]]
 
 
 class DisclosureContext:
@@ -51,7 +43,9 @@ class DisclosureContext:
 
     Besides shaping, it records for the audit trail which data subjects each FULL
     disclosure of a SENSITIVE coordinate (or of a child's PERSONAL one) and each denial
-    concerned (``audited``): one entry per (coordinate, outcome), never a value.
+    concerned (``audited``), and, with ``reads``, which subjects' values were disclosed
+    MASKED or, for PERSONAL coordinates, in FULL (``read``): one entry per (coordinate,
+    outcome), never a value.
     """
 
     def __init__(
@@ -67,6 +61,7 @@ class DisclosureContext:
         personal: Iterable[str] = (),
         gates: RowGates | None = None,
         load_facts: LoadFacts | None = None,
+        reads: bool = False,
     ) -> None:
         """``relations``: coordinates of relation fields (resolved, not shaped);
         ``sensitive``: SENSITIVE coordinates, whose FULL disclosures are audited;
@@ -75,7 +70,8 @@ class DisclosureContext:
         consent, Do-Not-Track and cross-border conditions, applied to the ``personal``
         coordinates of each row with the subject facts ``load_facts`` returns; those facts
         also tell which subjects are children, whose ``personal`` values that are not
-        ``sensitive`` are audited as SENSITIVE ones when disclosed in FULL."""
+        ``sensitive`` are audited as SENSITIVE ones when disclosed in FULL; ``reads``:
+        record the other reads of ``personal`` values too (``read``)."""
         self.plan = plan
         self.conditions_of = conditions_of
         self.masks = masks
@@ -93,20 +89,22 @@ class DisclosureContext:
             child_sensitive=self.personal_coordinates - self.sensitive_coordinates,
         )
         self.gates = gates if gates is not None and gates.active else None
-        self.load_facts = load_facts
-        self.facts: dict[int, SubjectFacts] = {}
-        self.children: dict[int, bool] = {}  # from birth dates selected with the rows
-        self.today = datetime.now(UTC).date()
+        self.known = KnownSubjects(load_facts)
+        self.facts = self.known.facts  # the loaded facts, by subject
+        self.children = self.known.children  # from birth dates selected with the rows
         self._shapers: dict[PathKey, Shaper] = {}
         self._denials = Denials()
         self.masked_coordinates: set[str] = set()
         self.marks = DisclosureMarks()  # where each mask and denial applied
         self.audited: dict[tuple[str, Disclosure], set[int]] = {}
+        self.reads = reads
+        self.read: dict[tuple[str, Disclosure], set[int]] = {}
 
     def ignore_subjects(self) -> None:
         """Ask no data subject anything: no gates, no child's data. Only when
         ``Services.subjects_asked`` is off, which only a benchmark does."""
         self.gates = None
+        self.reads = False
         self.kinds = replace(self.kinds, child_sensitive=frozenset())
         self._shapers.clear()
 
@@ -138,6 +136,13 @@ class DisclosureContext:
             subjects = self.audited[key] = set()
         return subjects
 
+    def _read(self, coordinate: str, disclosure: Disclosure) -> set[int]:
+        key = (coordinate, disclosure)
+        subjects = self.read.get(key)
+        if subjects is None:
+            subjects = self.read[key] = set()
+        return subjects
+
     def _note(self, coordinate: str, disclosure: Disclosure, row: Mapping[str, Any]) -> None:
         subject = row.get(SUBJECT_KEY)
         subjects = self._subjects(coordinate, disclosure)
@@ -156,39 +161,11 @@ class DisclosureContext:
         """Disclose ``rows`` produced at ``path``, loading their subjects' facts if needed."""
         shaper = self._shaper(self.producer(path))
         if rows and shaper.needs_facts:
-            unknown = subjects_of(rows) if shaper.gated else self._ages_from(rows)
+            known = self.known
+            unknown = subjects_of(rows) if shaper.gated else known.ages_from(rows, BORN_KEY)
             if unknown:
-                await self._know(unknown)
+                await known.know(unknown)
         return self.shape(path, rows)
-
-    def _ages_from(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-        """Learn which subjects are children from the birth dates selected with ``rows``;
-        return the subjects still unknown (no birth date with the row: the database says)."""
-        unknown: set[int] = set()
-        children, facts = self.children, self.facts
-        for row in rows:
-            subject = row.get(SUBJECT_KEY)
-            if not isinstance(subject, int) or subject in children or subject in facts:
-                continue
-            born = row.get(BORN_KEY)
-            if born is None:
-                unknown.add(subject)
-            else:
-                age = age_on(born, self.today)
-                children[subject] = age is not None and age < CHILD_AGE
-        return sorted(unknown)
-
-    async def _know(self, subjects: list[int]) -> None:
-        """Load the facts of ``subjects`` not known yet (``load_facts`` batches the calls
-        made together: one query, never one per row)."""
-        missing = [s for s in subjects if s not in self.facts]
-        if not missing:
-            return
-        if self.load_facts is None:
-            raise FieldgateError("subject facts cannot be loaded")
-        loaded = await self.load_facts(missing)
-        for subject in missing:  # a subject not found is known as such: fail closed
-            self.facts[subject] = loaded.get(subject, UNKNOWN_SUBJECT)
 
     def shape(self, path: ResponsePath, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Disclose ``rows`` produced at ``path`` (a resolver's ``info.path``)."""
@@ -201,6 +178,7 @@ class DisclosureContext:
         shaped: list[dict[str, Any]] = []
         decrypted, masked, conditional = shaper.decrypted, shaper.masked, shaper.conditional
         decrypt, marks = self.decrypt, self.marks
+        reads, personal = self.reads, self.personal_coordinates
         for index, row in enumerate(rows):
             values = dict(row)
             values[PRODUCER_KEY] = producer
@@ -210,12 +188,14 @@ class DisclosureContext:
                     value = values.get(attribute)
                     if value is not None:
                         values[attribute] = decrypt(value)
+            masked_here: list[tuple[str, str]] = []  # read MASKED, unless a gate withholds it
             for attribute, mask, coordinate in masked:
                 value = values.get(attribute)
                 if value is not None:
                     values[attribute] = mask(value)
                     self.masked_coordinates.add(coordinate)
                     marks.mark(path, producer, attribute, producer.rules[attribute].default, index)
+                    masked_here.append((attribute, coordinate))
             full: list[tuple[str, str]] = []
             if conditional:
                 conditions = self.conditions_of(values)
@@ -232,12 +212,13 @@ class DisclosureContext:
                             values[attribute] = self.masks(outcome.strategy)(value)
                             self.masked_coordinates.add(rule.coordinate)
                             marks.mark(path, producer, attribute, outcome, index)
+                            masked_here.append((attribute, rule.coordinate))
                     else:
                         self._denials.of_attribute(producer, path, index, attribute, outcome, 1)
                         marks.mark(path, producer, attribute, outcome, index)
                         self._note(rule.coordinate, Disclosure.DENIED, values)
+            subject = values.get(SUBJECT_KEY)
             if gated or child_full or full:
-                subject = values.get(SUBJECT_KEY)
                 facts = self.facts.get(subject) if subject is not None else None
                 if gated:
                     assert gates is not None
@@ -258,13 +239,24 @@ class DisclosureContext:
                     facts.child if facts is not None else self.children.get(subject, True)
                 )
                 for attribute, coordinate in full:
-                    if attribute in values and (coordinate in sensitive or child):
-                        self._note(coordinate, Disclosure.FULL, values)
+                    if attribute in values:
+                        if coordinate in sensitive or child:
+                            self._note(coordinate, Disclosure.FULL, values)
+                        elif reads and subject is not None and values[attribute] is not None:
+                            self._read(coordinate, Disclosure.FULL).add(subject)
                 if child and child_full:
                     assert subject is not None
                     for attribute, coordinate in child_full:
                         if attribute in values:
                             self._subjects(coordinate, Disclosure.FULL).add(subject)
+                elif reads and child_full and subject is not None:
+                    for attribute, coordinate in child_full:
+                        if values.get(attribute) is not None:
+                            self._read(coordinate, Disclosure.FULL).add(subject)
+            if reads and masked_here and subject is not None:
+                for attribute, coordinate in masked_here:
+                    if attribute in values and coordinate in personal:
+                        self._read(coordinate, Disclosure.MASKED).add(subject)
             shaped.append(values)
         if rows and (shaper.audited_full or shaper.denied):
             subjects = {

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from fieldgate.errors import PolicyError
 
@@ -32,14 +33,20 @@ class Purpose(StrEnum):
     COMPLIANCE = "COMPLIANCE"
 
 
+DEFAULT_DELIVERY_DAYS = 30
+
+
 @dataclass(frozen=True, slots=True)
 class PurposeVocabulary:
-    """Parents, consent requirements and operator prohibitions of every purpose."""
+    """Parents, consent requirements and operator prohibitions of every purpose, and how
+    long a delivery keeps its order in the logistics partner's reach."""
 
     parents: Mapping[str, str | None]
     needs_consent: frozenset[str]
     prohibitions: Mapping[str, frozenset[str]]
     descriptions: Mapping[str, str] = field(default_factory=dict)  # from purposes.toml
+    # days after delivery a routed order stays visible to its logistics partner
+    delivery_days: int = DEFAULT_DELIVERY_DAYS
 
     def lineage(self, purpose: str) -> tuple[str, ...]:
         """The purpose and its ancestors, nearest first."""
@@ -107,6 +114,7 @@ def load_purposes(policy_dir: Path) -> PurposeVocabulary:
         needs_consent=vocabulary.needs_consent,
         prohibitions=prohibitions,
         descriptions={name: str(entry.get("description", "")) for name, entry in entries.items()},
+        delivery_days=_delivery_days(data, path.name),
     )
 
 
@@ -122,3 +130,16 @@ def _first_cycle(parents: Mapping[str, str | None]) -> list[str]:
         if current is not None:
             return [*path[path.index(current) :], current]
     return []
+
+
+def _delivery_days(data: Mapping[str, Any], where: str) -> int:
+    """``[delivery] days_after_delivery``: a whole number of days, 0 or more."""
+    section = data.get("delivery", {})
+    days = (
+        section.get("days_after_delivery", DEFAULT_DELIVERY_DAYS)
+        if isinstance(section, dict)
+        else None
+    )
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise PolicyError(f"{where}: [delivery] days_after_delivery must be a whole number of days")
+    return days

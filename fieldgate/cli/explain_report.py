@@ -12,6 +12,24 @@ from fieldgate.settings import Settings
 
 if TYPE_CHECKING:
     from fieldgate.authz.explain import DataSubject, ExplainRow, SubjectRow
+    from fieldgate.authz.policy import Policy
+
+
+def delivery_days(policy: Policy, roles: Sequence[str]) -> int | None:
+    """The policy's days after delivery when the roles see routed orders, else None."""
+    from fieldgate.authz.policy_rules import RowScope
+
+    if RowScope.ROUTED not in policy.row_scopes(frozenset(roles), "Order"):
+        return None
+    return policy.vocabulary.delivery_days
+
+
+def delivery_note(days: int) -> str:
+    """The routed-orders row scope in words."""
+    return (
+        f"rows: orders routed to the partner while paid or shipped, and for {days} days"
+        " after delivery ([delivery] days_after_delivery)"
+    )
 
 
 def data_subject(who: str) -> DataSubject:

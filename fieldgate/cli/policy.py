@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fieldgate.cli.explain_report import age_group, data_subject, explain_table, subject_summary
+from fieldgate.cli.explain_report import (
+    age_group,
+    data_subject,
+    delivery_days,
+    delivery_note,
+    explain_table,
+    subject_summary,
+)
 from fieldgate.cli.output import fail
 from fieldgate.settings import Settings
 
@@ -244,6 +251,9 @@ def policy_explain(
             "declarable": declarable,
             "fields": [asdict(row) for row in rows],
         }
+        days = delivery_days(policy, role)
+        if days is not None:
+            document["deliveryDays"] = days
         if person is not None and outcomes is not None:
             document["subject"] = {
                 **subject_summary(person),
@@ -272,4 +282,7 @@ def policy_explain(
         if partner_region:
             parts.append(f"partner region {partner_region.upper()}")
         typer.echo("; ".join(parts), err=True)
+    days = delivery_days(policy, role)
+    if days is not None:
+        typer.echo(delivery_note(days), err=True)
     typer.echo(explain_table(rows, outcomes))

@@ -80,30 +80,54 @@ def token_issue(
 
 
 @app.command("revoke")
-def token_revoke(jti: str) -> None:
-    """Revoke a token by its id (``jti``); every instance refuses it on its next request."""
+def token_revoke(
+    jti: Annotated[str | None, typer.Argument(help="the token's id")] = None,
+    sub: Annotated[
+        str | None,
+        typer.Option(help="revoke every token of this username, partner name, or kind:ID"),
+    ] = None,
+) -> None:
+    """Revoke a token by its id (``jti``), or every token of a subject (``--sub``); every
+    instance refuses them on its next request."""
     from fieldgate.audit.chain import load_audit_key
     from fieldgate.audit.store import DatabaseAuditSink
     from fieldgate.errors import ConfigurationError
-    from fieldgate.identity.issuance import revoke
+    from fieldgate.identity.accounts import subject_named
+    from fieldgate.identity.issuance import revoke, revoke_subject
     from fieldgate.infra.db import create_engine
 
+    if (jti is None) == (sub is None):
+        fail("name a token id or --sub, not both")
     settings = Settings()
     try:
         key = load_audit_key(settings)
     except ConfigurationError as exc:
         fail(str(exc))
 
-    async def run() -> bool:
+    async def run() -> int | None:
         engine = create_engine(settings.database_url)
+        audit = DatabaseAuditSink(engine, key)
         try:
-            return await revoke(engine, jti, audit=DatabaseAuditSink(engine, key))
+            if jti is not None:
+                return 1 if await revoke(engine, jti, audit=audit) else None
+            assert sub is not None
+            subject = sub if _SUBJECT.fullmatch(sub) else await subject_named(engine, sub)
+            if subject is None:
+                return None
+            return await revoke_subject(engine, subject, audit=audit)
         finally:
             await engine.dispose()
 
-    if not asyncio.run(run()):
-        fail(f"no token with jti {jti}")
-    typer.echo(f"revoked {jti}", err=True)
+    revoked = asyncio.run(run())
+    if revoked is None:
+        fail(
+            f"no token with jti {jti}"
+            if jti is not None
+            else "no staff member, user or partner has that name"
+        )
+    typer.echo(
+        f"revoked {jti}" if jti is not None else f"revoked {revoked} tokens of {sub}", err=True
+    )
 
 
 _SUBJECT = re.compile(r"(?:user|staff|partner):[0-9]+")

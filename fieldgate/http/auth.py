@@ -63,7 +63,8 @@ class TokenRejected(AuthenticationError):
 
 
 class TokenAuthBackend(AuthenticationBackend):
-    """``Authorization: Bearer <token>`` → verified, unrevoked ``Principal``.
+    """``Authorization: Bearer <token>`` → verified, unrevoked ``Principal`` of an active
+    staff member or partner or an open account.
 
     No header means the anonymous principal; a header that is present but wrong is an
     error, never a silent fall-back to anonymous.
@@ -85,8 +86,9 @@ class TokenAuthBackend(AuthenticationBackend):
             principal = self._tokens.verify(token)
         except Unauthenticated as exc:
             raise TokenRejected(exc.reason) from None
-        if principal.token_id is None or await self._revocations.is_revoked(principal.token_id):
-            raise TokenRejected("revoked")
+        refusal = await self._revocations.refusal(principal)
+        if refusal is not None:  # revoked, or its staff member, partner or account no more
+            raise TokenRejected(refusal)
         return AuthCredentials(sorted(principal.roles)), AuthenticatedUser(principal)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -174,6 +174,28 @@ async def revoke(engine: AsyncEngine, jti: str, *, audit: AuditRecorder | None =
             if audit is not None:
                 await audit.record([token_revoked_event(_holder(record.subject), jti=jti)])
         return True
+
+
+async def revoke_subject(
+    engine: AsyncEngine, subject: str, *, audit: AuditRecorder | None = None
+) -> int:
+    """Revoke every live token of ``subject`` (``kind:ID``) in one statement; how many.
+
+    Each revocation sends a ``token_revoked`` event to ``audit`` when given.
+    """
+    now = datetime.now(UTC)
+    statement = (
+        update(issued_tokens)
+        .where(issued_tokens.c.subject == subject, issued_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(issued_tokens.c.jti)
+    )
+    async with engine.begin() as connection:
+        revoked = (await connection.execute(statement)).all()
+    if audit is not None and revoked:
+        holder = _holder(subject)
+        await audit.record([token_revoked_event(holder, jti=jti) for (jti,) in revoked])
+    return len(revoked)
 
 
 async def list_tokens(engine: AsyncEngine, subject: str | None = None) -> list[IssuedToken]:

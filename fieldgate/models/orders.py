@@ -34,6 +34,9 @@ class Order(SQLModel, table=True):
     remarks: str | None = None
     logistics_partner_id: int | None = Field(default=None, foreign_key="partners.id")
     payment_partner_id: int | None = Field(default=None, foreign_key="partners.id")
+    delivered_at: datetime | None = Field(
+        default=None, description="when printed materials reached the buyer"
+    )
 
 
 class OrderItem(SQLModel, table=True):

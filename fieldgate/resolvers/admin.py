@@ -21,7 +21,13 @@ from fieldgate.authz.token_grants import TokenGrants
 from fieldgate.documents.store import register_document
 from fieldgate.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
 from fieldgate.identity.accounts import subject_named
-from fieldgate.identity.issuance import issue_for_subject, list_tokens, parse_ttl, revoke
+from fieldgate.identity.issuance import (
+    issue_for_subject,
+    list_tokens,
+    parse_ttl,
+    revoke,
+    revoke_subject,
+)
 from fieldgate.models import IssuedToken
 from fieldgate.resolvers.context import RequestContext
 
@@ -107,6 +113,17 @@ async def revoke_token(info: Ctx, jti: str) -> bool:
     require_manager(info, TOKENS_OBJECT)
     services = info.context.services
     return await revoke(services.engine, jti, audit=services.audit)
+
+
+async def revoke_tokens_of(info: Ctx, subject: str) -> int:
+    """Revoke every live token of a staff member, user or partner by name; how many
+    (each audited ``token_revoked``)."""
+    require_manager(info, TOKENS_OBJECT)
+    services = info.context.services
+    sub = await _subject(services.engine, subject)
+    if sub is None:
+        raise NotFound("no staff member, user or partner has that name", argument="subject")
+    return await revoke_subject(services.engine, sub, audit=services.audit)
 
 
 async def issued_tokens(

@@ -17,7 +17,12 @@ from sqlalchemy import ColumnElement, or_, select
 from strawberry.types import Info
 
 from fieldgate.audit.events import Actor, AuditKind
-from fieldgate.audit.request import RequestFacts, must_fail_closed, request_events
+from fieldgate.audit.request import (
+    RequestFacts,
+    must_fail_closed,
+    read_events,
+    request_events,
+)
 from fieldgate.authz.denials import Denial
 from fieldgate.errors import BadUserInput
 from fieldgate.models.tables import audit_events, audit_subjects
@@ -39,11 +44,14 @@ def audit_operation(
     """Submit an executed operation's audit events; True when its response must be withheld.
 
     One event per (coordinate, outcome) with every data subject concerned; ``denials`` (the
-    operation's denied selections) give each denied coordinate its reason.
+    operation's denied selections) give each denied coordinate its reason. Values read by
+    someone else MASKED, or PERSONAL ones in FULL, are ``read`` events.
     """
     services = ctx.services
     disclosure = ctx.disclosure
-    if not services.audit_enabled or disclosure is None or not disclosure.audited:
+    if not services.audit_enabled or disclosure is None:
+        return False
+    if not disclosure.audited and not disclosure.read:
         return False
     plan = disclosure.plan
     facts = RequestFacts(
@@ -56,6 +64,9 @@ def audit_operation(
         token_id=ctx.principal.token_id,
     )
     events = request_events(disclosure.audited, facts, _reasons(denials))
+    events += read_events(
+        disclosure.read, facts, ctx.principal.user_id, at=events[0].at if events else None
+    )
     return must_fail_closed(events, services.audit)
 
 

@@ -1,17 +1,18 @@
-"""The data subject's rights: consents, export, and closing the account.
+"""The data subject's rights: consents and closing the account (the export is
+``resolvers.export``).
 
 These operations act only on the caller's own data (the principal's user id, never an
 argument), which is what the purpose RIGHTS means; each is one transaction.
 
-One module, at about 300 lines, because it is one concept: the rights a data subject
-exercises over their own data, which share the caller check and the audit events.
+One module because it is one concept: the rights a data subject exercises over their own
+data, which share the caller check and the audit events.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, exists, insert, literal, select, update
@@ -29,9 +30,9 @@ from fieldgate.audit.events import (
 )
 from fieldgate.authz.consent import CROSS_BORDER, age_on
 from fieldgate.authz.purposes import Purpose
-from fieldgate.crypto.keyring import Keyring
 from fieldgate.errors import BadUserInput, Conflict, NotFound
 from fieldgate.identity.open_account import claim_closure, user_transaction
+from fieldgate.identity.step_up import confirm_password
 from fieldgate.infra.db import write_transaction
 from fieldgate.models.tables import (
     consents,
@@ -181,76 +182,18 @@ async def withdraw_consent(info: Ctx, purpose: str) -> list[dict[str, Any]]:
         return await _consent_rows(conn, user_id)
 
 
-def _plain(info: Ctx, value: Any) -> Any:
-    """A stored value as the data subject's export shows it: opened if sealed, as text."""
-    keyring = info.context.services.keyring
-    if Keyring.is_encrypted(value):
-        if isinstance(value, bytes):
-            return keyring.decrypt_bytes(value).hex()
-        return keyring.decrypt(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    return value
-
-
-async def export_my_data(info: Ctx) -> dict[str, Any]:
-    """Everything held about the caller, as one JSON document (right of access)."""
-    user_id = require_user(info)
-    document: dict[str, Any] = {"exportedAt": _now().isoformat()}
-
-    def clean(row: Mapping[Any, Any], *, drop: tuple[str, ...] = ()) -> dict[str, Any]:
-        return {str(k): _plain(info, v) for k, v in row.items() if k not in drop}
-
-    async with info.context.services.engine.connect() as conn:
-        user = (await conn.execute(select(users).where(users.c.id == user_id))).mappings().one()
-        document["profile"] = clean(user, drop=("password_hash", "id_number_index"))
-        for table in CHILD_TABLES:
-            rows = (
-                await conn.execute(
-                    select(table).where(table.c.user_id == user_id).order_by(table.c.id)
-                )
-            ).mappings()
-            document[str(table.name)] = [clean(row) for row in rows]
-        order_rows = (
-            await conn.execute(
-                select(orders).where(orders.c.user_id == user_id).order_by(orders.c.id)
-            )
-        ).mappings()
-        document["orders"] = [clean(row) for row in order_rows]
-        ticket_rows = (
-            await conn.execute(
-                select(tickets).where(tickets.c.user_id == user_id).order_by(tickets.c.id)
-            )
-        ).mappings()
-        document["support_tickets"] = []
-        for ticket in ticket_rows:
-            conversation = (
-                await conn.execute(
-                    select(messages.c.author_kind, messages.c.body, messages.c.created_at)
-                    .where(messages.c.ticket_id == ticket["id"])
-                    .order_by(messages.c.id)
-                )
-            ).mappings()
-            document["support_tickets"].append(
-                {**clean(ticket), "messages": [clean(m) for m in conversation]}
-            )
-    _audit(info, [_rights_event(info, user_id, RightsRequest.EXPORT)])
-    return document
-
-
-async def close_my_account(info: Ctx) -> bool:
+async def close_my_account(info: Ctx, password: str | None = None) -> bool:
     """Erase the caller's personal data in one transaction; orders stay, de-identified.
 
     Profile fields are erased, devices, login events, third-party logins, learning records
     and consents deleted, orders keep only what accounting needs, tickets lose their
     contact data and conversation, and every token of the account is revoked. The audit
-    trail holds no values and stays as it is.
+    trail holds no values and stays as it is. ``password`` is the step-up proof.
     """
     user_id = require_user(info)
     now = _now()
     async with write_transaction(info.context.services.engine) as conn:
+        await confirm_password(conn, user_id, password)
         # claimed by one conditional update, which also locks the row for the erasure
         await claim_closure(conn, user_id, now)
         for table in CHILD_TABLES:

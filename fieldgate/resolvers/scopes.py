@@ -8,15 +8,20 @@ leave the database.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
+from fieldgate.authz.policy import Policy
 from fieldgate.authz.policy_rules import RowScope
 from fieldgate.authz.principal import Principal
 from fieldgate.models.tables import audit_subjects, courses, orders, tickets
 from fieldgate.models.tables import order_items as items
 
-ScopeFilter = Callable[[RowScope, Principal], ColumnElement[bool]]
+ScopeFilter = Callable[[RowScope, Principal, Policy], ColumnElement[bool]]
+# Orders a logistics partner has something to do with: to ship, or on their way.
+IN_DELIVERY = ("paid", "shipped")
+DELIVERED = "completed"
 
 
 def equals(column: ColumnElement[int], value: int | None) -> ColumnElement[bool]:
@@ -24,7 +29,7 @@ def equals(column: ColumnElement[int], value: int | None) -> ColumnElement[bool]
 
 
 def owned_by(subject: ColumnElement[int]) -> ScopeFilter:
-    def scope_filter(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
+    def scope_filter(scope: RowScope, principal: Principal, _policy: Policy) -> ColumnElement[bool]:
         if scope is RowScope.ALL:
             return true()
         if scope is RowScope.OWNER:
@@ -34,14 +39,14 @@ def owned_by(subject: ColumnElement[int]) -> ScopeFilter:
     return scope_filter
 
 
-def order_filter(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
+def order_filter(scope: RowScope, principal: Principal, policy: Policy) -> ColumnElement[bool]:
     partner = principal.partner_id
     if scope is RowScope.ALL:
         return true()
     if scope is RowScope.OWNER:
         return equals(orders.c.user_id, principal.user_id)
     if scope is RowScope.ROUTED:
-        return equals(orders.c.logistics_partner_id, partner)
+        return and_(equals(orders.c.logistics_partner_id, partner), in_delivery(policy))
     if scope is RowScope.PAID_THROUGH:
         return equals(orders.c.payment_partner_id, partner)
     if scope is RowScope.MERCHANT and partner is not None:
@@ -55,7 +60,16 @@ def order_filter(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
     return false()
 
 
-def ticket_filter(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
+def in_delivery(policy: Policy, now: datetime | None = None) -> ColumnElement[bool]:
+    """Orders paid or shipped, and delivered ones for the policy's days after delivery:
+    delivery data is in a logistics partner's reach only while the delivery needs it."""
+    days = policy.vocabulary.delivery_days
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    recent: ColumnElement[bool] = and_(orders.c.status == DELIVERED, orders.c.delivered_at >= since)
+    return or_(orders.c.status.in_(IN_DELIVERY), recent)
+
+
+def ticket_filter(scope: RowScope, principal: Principal, _policy: Policy) -> ColumnElement[bool]:
     if scope is RowScope.ALL:
         return true()
     if scope is RowScope.OWNER:
@@ -65,11 +79,13 @@ def ticket_filter(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
     return false()
 
 
-def catalogue_filter(scope: RowScope, _principal: Principal) -> ColumnElement[bool]:
+def catalogue_filter(
+    scope: RowScope, _principal: Principal, _policy: Policy
+) -> ColumnElement[bool]:
     return true() if scope is RowScope.ALL else false()
 
 
-def own_access_log(scope: RowScope, principal: Principal) -> ColumnElement[bool]:
+def own_access_log(scope: RowScope, principal: Principal, _policy: Policy) -> ColumnElement[bool]:
     # one row per (event, subject): only the subject's own rows keep events unique
     if scope is RowScope.OWNER:
         return equals(audit_subjects.c.user_id, principal.user_id)

@@ -61,7 +61,7 @@ class RowSource:
         scopes = policy.row_scopes(principal.roles, self.type_name)
         if not scopes:
             return false()
-        clauses = [self.scope_filter(scope, principal) for scope in sorted(scopes)]
+        clauses = [self.scope_filter(scope, principal, policy) for scope in sorted(scopes)]
         combined: ColumnElement[bool] = or_(*clauses)
         return combined
 

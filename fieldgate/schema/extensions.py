@@ -170,6 +170,7 @@ class DisclosureExtension(SchemaExtension):
                 load_facts=ctx.subject_facts,
                 encrypted=services.encrypted_coordinates,
                 decrypt=services.decrypt,
+                reads=services.audit_enabled,
             )
             if not services.subjects_asked:
                 ctx.disclosure.ignore_subjects()

@@ -12,6 +12,8 @@ from strawberry.types import Info
 from fieldgate.resolvers import (
     admin,
     audit,
+    credentials,
+    export,
     mutations,
     orders,
     policy_admin,
@@ -229,12 +231,16 @@ class Mutation:
         return cast("list[ConsentRecord]", await rights.withdraw_consent(info, purpose))
 
     @strawberry.mutation
-    async def export_my_data(self, info: Ctx) -> JSON | None:
-        return cast("JSON", await rights.export_my_data(info))
+    async def export_my_data(self, info: Ctx, password: str | None = None) -> JSON | None:
+        return cast("JSON", await export.export_my_data(info, password))
 
     @strawberry.mutation
-    async def close_my_account(self, info: Ctx) -> bool | None:
-        return await rights.close_my_account(info)
+    async def close_my_account(self, info: Ctx, password: str | None = None) -> bool | None:
+        return await rights.close_my_account(info, password)
+
+    @strawberry.mutation
+    async def change_my_password(self, info: Ctx, current: str, new: str) -> bool | None:
+        return await credentials.change_my_password(info, current, new)
 
     @strawberry.mutation
     async def reply_to_ticket(
@@ -297,6 +303,10 @@ class Mutation:
     @strawberry.mutation
     async def revoke_token(self, info: Ctx, jti: strawberry.ID) -> bool | None:
         return await admin.revoke_token(info, str(jti))
+
+    @strawberry.mutation
+    async def revoke_tokens_of(self, info: Ctx, subject: str) -> int:
+        return await admin.revoke_tokens_of(info, subject)
 
     @strawberry.mutation
     async def register_document(

@@ -30,6 +30,7 @@ _USER_MUTATIONS = frozenset(
         "withdrawConsent",
         "exportMyData",
         "closeMyAccount",
+        "changeMyPassword",
         "replyToTicket",
     }
 )

@@ -375,6 +375,11 @@ async def test_a_user_sees_who_accessed_their_data_by_role_only(gateway: Gateway
         "coordinate": "User.idNumber",
         "outcome": "DENIED",
     } in [{k: v for k, v in e.items() if k != "at"} for e in entries]
+    # her masked phone and her username in full, read by the agent, are there too
+    seen = {
+        (e["kind"], e["coordinate"], e["outcome"]) for e in entries if e["principalKind"] == "staff"
+    }
+    assert {("READ", "User.phone", "MASKED"), ("READ", "User.username", "FULL")} <= seen
     assert all(e["principalKind"] != "user" for e in entries)
     async with gateway.services.engine.connect() as connection:
         agent_row = (
@@ -384,6 +389,34 @@ async def test_a_user_sees_who_accessed_their_data_by_role_only(gateway: Gateway
     assert "support1" not in body and agent_row.display_name not in body
     refused = await gateway.gql("{ myAccessLog { edges { node { principalId } } } }", token=token)
     assert refused["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_reads_by_others_are_read_events_and_ones_own_are_not(gateway: Gateway) -> None:
+    bob = await account_id(gateway, users, "username", "bob")
+    rid = f"reads-{bob}"
+    own = await gateway.post(
+        "{ me { username phone idNumber } }",
+        token=await gateway.token("bob"),
+        headers={"x-request-id": f"{rid}-own"},
+    )
+    assert "errors" not in own.json()
+    assert await stored_events(gateway, request_id=f"{rid}-own", kind="read") == []
+    agent = await gateway.post(
+        "query @purpose(name: CUSTOMER_SUPPORT) { orders(first: 20) { edges { node"
+        " { orderNo buyerName buyerPhone } } } }",
+        token=await gateway.token("support1"),
+        headers={"x-request-id": f"{rid}-agent"},
+    )
+    assert "errors" not in agent.json()
+    reads = await stored_events(gateway, request_id=f"{rid}-agent", kind="read")
+    outcomes = {(e["coordinate"], e["outcome"]): e for e in reads}
+    # one event per field and outcome, naming every subject of the page, no value
+    assert ("Order.buyerPhone", "MASKED") in outcomes and ("Order.orderNo", "FULL") in outcomes
+    assert len(reads) == len(outcomes)
+    page = await stored_events(gateway, request_id=f"{rid}-agent")
+    assert not [e for e in page if e["kind"] == "denial"]  # every field selected is granted
+    assert outcomes[("Order.orderNo", "FULL")]["subject_count"] >= 2
+    assert_no_value(reads, await secrets_of(gateway, "alice"))
 
 
 async def test_only_the_data_subject_reads_their_access_log(gateway: Gateway) -> None:

@@ -8,6 +8,7 @@ import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import func, inspect, select, text
 
 from fieldgate.audit.chain import load_audit_key
@@ -174,12 +175,22 @@ def _strings(value: Any) -> set[str]:
     return {str(value)} if value is not None else set()
 
 
-async def test_export_contains_every_personal_value_and_nothing_of_others(
+EXPORT = 'mutation { exportMyData(password: "fieldgate-demo") }'
+# what the owner's own queries mask, the export masks too
+OWNER_MASKS = {
+    ("users", "id_number"): MaskStrategy.ID_NUMBER,
+    ("orders", "buyer_id_number"): MaskStrategy.ID_NUMBER,
+    ("orders", "bank_card"): MaskStrategy.BANK_CARD,
+}
+
+
+async def test_export_holds_what_the_owner_may_read_masked_as_they_read_it(
     gateway: Gateway,
 ) -> None:
     alice = await gateway.token("alice")
-    export = (await gateway.gql("mutation { exportMyData }", token=alice))["data"]["exportMyData"]
+    export = (await gateway.gql(EXPORT, token=alice))["data"]["exportMyData"]
     exported = _strings(export)
+    text_of_export = json.dumps(export, ensure_ascii=False)
     me = int((await gateway.gql("{ me { id } }", token=alice))["data"]["me"]["id"])
     services = gateway.services
     decrypt = services.decrypt
@@ -187,7 +198,9 @@ async def test_export_contains_every_personal_value_and_nothing_of_others(
     def plain(value: Any) -> str:
         if isinstance(value, str) and value.startswith("enc:v1:") and decrypt is not None:
             return str(decrypt(value))
-        if isinstance(value, (datetime, date)):
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat()
+        if isinstance(value, date):
             return value.isoformat()
         return str(value)
 
@@ -226,7 +239,7 @@ async def test_export_contains_every_personal_value_and_nothing_of_others(
         "login_events": ("user_id", ["ip", "city"]),
         "support_tickets": ("user_id", ["subject", "contact_phone", "contact_email"]),
     }
-    checked = 0
+    checked = masked = 0
     for table, (owner, columns) in personal.items():
         async with services.engine.connect() as conn:
             found = (
@@ -236,14 +249,83 @@ async def test_export_contains_every_personal_value_and_nothing_of_others(
                 )
             ).all()
         for row in found:
-            for value in row:
-                if value is not None:
-                    assert plain(value) in exported, f"{table}: a value is missing from the export"
+            for column, value in zip(columns, row, strict=True):
+                if value is None:
+                    continue
+                strategy = OWNER_MASKS.get((table, column))
+                if strategy is None:
+                    assert plain(value) in exported, f"{table}.{column} is missing"
                     checked += 1
-    assert checked > 20
+                else:
+                    assert services.masks(strategy)(plain(value)) in exported, f"{table}.{column}"
+                    assert plain(value) not in text_of_export, f"{table}.{column} left in full"
+                    masked += 1
+    assert checked > 20 and masked >= 3
+    # the biometric template is never in the schema, so never in the export
+    async with services.engine.connect() as conn:
+        face = await conn.scalar(text("SELECT face_template FROM users WHERE id = :me"), {"me": me})
+    assert face is not None
+    assert "faceTemplate" not in text_of_export and "face_template" not in text_of_export
+    opened = services.keyring.decrypt_bytes(face)
+    assert opened.hex() not in text_of_export
+    assert export["withheld"] == []
     # nothing of bob's
     bob_phone = (await gateway.gql("{ me { phone } }", as_="bob"))["data"]["me"]["phone"]
-    assert bob_phone not in json.dumps(export, ensure_ascii=False)
+    assert bob_phone not in text_of_export
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "mutation { exportMyData(password: $p) }",
+        "mutation { closeMyAccount(password: $p) }",
+        'mutation { changeMyPassword(current: $p, new: "another long one") }',
+    ],
+)
+async def test_a_token_alone_does_not_export_close_or_change_the_password(
+    gateway: Gateway, operation: str
+) -> None:
+    bob = await gateway.token("bob")
+    change = "changeMyPassword" in operation
+    declared = "String!" if change else "String"
+    document = operation.replace("mutation {", f"mutation($p: {declared}) {{", 1)
+    reasons = []
+    for sent in ("" if change else None, "not the password"):
+        payload = await gateway.gql(document, {"p": sent}, token=bob)
+        assert payload["data"] is None
+        error = payload["errors"][0]
+        assert error["extensions"]["code"] == "REAUTHENTICATION_REQUIRED"
+        reasons.append(error["extensions"]["reason"])
+    assert reasons == ["password_required", "password_incorrect"]
+    if not change:  # leaving the argument out is the same as sending none
+        absent = await gateway.gql(operation.replace("(password: $p)", ""), token=bob)
+        assert absent["errors"][0]["extensions"]["reason"] == "password_required"
+    # nothing changed: bob still signs in with his password and reads his profile
+    login = 'mutation { login(username: "bob", password: "fieldgate-demo") }'
+    assert (await gateway.gql(login))["data"]["login"]
+    assert (await gateway.gql("{ me { username } }", token=bob))["data"]["me"]["username"] == "bob"
+
+
+async def test_change_my_password_revokes_the_other_tokens(gateway: Gateway) -> None:
+    name, first = "changing_user", "a long password"
+    register = "mutation($i: RegisterInput!) { register(input: $i) }"
+    token = (await gateway.gql(register, {"i": {"username": name, "password": first}}))["data"][
+        "register"
+    ]
+    login = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) }"
+    other = (await gateway.gql(login, {"u": name, "p": first}))["data"]["login"]
+    change = "mutation($c: String!, $n: String!) { changeMyPassword(current: $c, new: $n) }"
+    short = await gateway.gql(change, {"c": first, "n": "short"}, token=token)
+    assert short["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    changed = await gateway.gql(change, {"c": first, "n": "a new long password"}, token=token)
+    assert changed["data"] == {"changeMyPassword": True}
+    assert (await gateway.post("{ me { id } }", token=token)).status_code == 200
+    refused = await gateway.post("{ me { id } }", token=other)
+    assert refused.status_code == 401
+    assert (await gateway.gql(login, {"u": name, "p": first}))["errors"][0]["extensions"][
+        "code"
+    ] == "UNAUTHENTICATED"
+    assert (await gateway.gql(login, {"u": name, "p": "a new long password"}))["data"]["login"]
 
 
 async def test_close_my_account(gateway: Gateway) -> None:
@@ -283,7 +365,9 @@ async def test_close_my_account(gateway: Gateway) -> None:
         "query($id: ID!) @purpose(name: ORDER_FULFILLMENT) { order(id: $id) { amountCents } }"
     )
 
-    closed = await gateway.gql("mutation { closeMyAccount }", token=token)
+    closed = await gateway.gql(
+        'mutation { closeMyAccount(password: "a long password") }', token=token
+    )
     assert closed["data"] == {"closeMyAccount": True}
 
     # the old token is refused
@@ -364,7 +448,9 @@ async def test_a_database_error_mid_way_changes_nothing(gateway: Gateway) -> Non
     engine = gateway.services.engine.sync_engine
     event.listen(engine, "before_cursor_execute", fail_on_users_update)
     try:
-        payload = await gateway.gql("mutation { closeMyAccount }", token=bob)
+        payload = await gateway.gql(
+            'mutation { closeMyAccount(password: "fieldgate-demo") }', token=bob
+        )
     finally:
         event.remove(engine, "before_cursor_execute", fail_on_users_update)
     assert payload["data"] == {"closeMyAccount": None}

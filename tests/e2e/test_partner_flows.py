@@ -16,14 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from typer.testing import CliRunner, Result
 
 from fieldgate.app import create_app
 from fieldgate.cli import app as cli
 from fieldgate.documents.store import TrustedDocuments, register_document
 from fieldgate.models import AuditEvent
-from fieldgate.models.tables import persisted_documents
+from fieldgate.models.tables import persisted_documents, users
 from tests.gateway import Gateway
 from tests.matrix.expectations import cases
 
@@ -312,6 +312,48 @@ async def test_admin_issues_lists_and_revokes_tokens(gateway: Gateway) -> None:
 
     assert await wait_for_audit(gateway, "token_issued", issued_before) > issued_before
     assert await wait_for_audit(gateway, "token_revoked", revoked_before) > revoked_before
+
+
+async def test_an_admin_revokes_every_token_of_a_subject(gateway: Gateway) -> None:
+    admin = await gateway.token("admin")
+    held = [await gateway.token("merchant-1") for _ in range(2)]
+    other = await gateway.token("unionpay")
+    revoke = "mutation($s: String!) { revokeTokensOf(subject: $s) }"
+    revoked = await gateway.gql(revoke, {"s": "merchant-1"}, token=admin)
+    assert revoked["data"]["revokeTokensOf"] >= 2
+    for token in held:
+        refused = await gateway.post("{ courses(first: 1) { totalCount } }", token=token)
+        assert refused.status_code == 401
+        assert refused.json()["errors"][0]["extensions"]["reason"] == "revoked"
+    kept = await gateway.post("{ courses(first: 1) { totalCount } }", token=other)
+    assert kept.status_code == 200
+    unknown = await gateway.gql(revoke, {"s": "no-such-partner"}, token=admin)
+    assert unknown["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    refused_to = await gateway.gql(revoke, {"s": "merchant-1"}, as_="support1")
+    assert refused_to["errors"][0]["extensions"]["code"] in {
+        "FORBIDDEN",
+        "GRAPHQL_VALIDATION_FAILED",
+    }
+
+
+async def test_a_closed_account_s_tokens_are_refused_as_closed(gateway: Gateway) -> None:
+    name = f"closing-{uuid.uuid4().hex[:8]}"
+    register = "mutation($i: RegisterInput!) { register(input: $i) }"
+    token = (await gateway.gql(register, {"i": {"username": name, "password": "a long password"}}))[
+        "data"
+    ]["register"]
+    assert (await gateway.post("{ me { id } }", token=token)).status_code == 200
+    async with gateway.services.engine.begin() as connection:
+        # closed without its tokens revoked: the account's state alone refuses them
+        await connection.execute(
+            update(users).where(users.c.username == name).values(closed_at=func.now())
+        )
+    refused = await gateway.post("{ me { id } }", token=token)
+    assert refused.status_code == 401
+    assert refused.json()["errors"][0]["extensions"] == {
+        "code": "UNAUTHENTICATED",
+        "reason": "closed",
+    }
 
 
 @pytest.mark.parametrize("subject", ["support1", "dpo", "alice", "sf-express"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from fieldgate.authz.principal import ANONYMOUS
+from fieldgate.models.tables import orders, partners
 from fieldgate.resolvers.sources import SOURCES
 from tests.gateway import Gateway
 
@@ -101,3 +103,47 @@ async def test_logistics_partner_sees_only_orders_routed_to_it(gateway: Gateway)
         )
     )
     assert len(routed) < len(all_orders)
+
+
+ROUTED = (
+    "query @purpose(name: DELIVERY) { orders(first: 100) { totalCount edges { node { id } } } }"
+)
+
+
+async def test_logistics_sees_orders_only_while_the_delivery_needs_them(gateway: Gateway) -> None:
+    engine = gateway.services.engine
+    async with engine.begin() as conn:
+        sf = await conn.scalar(select(partners.c.id).where(partners.c.name == "sf-express"))
+        routed = (
+            await conn.execute(
+                select(orders.c.id, orders.c.status, orders.c.delivered_at)
+                .where(orders.c.logistics_partner_id == sf)
+                .order_by(orders.c.id)
+            )
+        ).all()
+        delivered = [row for row in routed if row.status == "completed"]
+        assert {"cancelled", "refunded", "completed"} <= {row.status for row in routed}
+        # one order delivered yesterday, one 31 days ago: the policy's 30 days decide
+        recent, old = delivered[0], delivered[1]
+        now = datetime.now(UTC)
+        for row, moment in ((recent, now - timedelta(days=1)), (old, now - timedelta(days=31))):
+            await conn.execute(
+                update(orders).where(orders.c.id == row.id).values(delivered_at=moment)
+            )
+    try:
+        payload = await gateway.gql(ROUTED, as_="sf-express")
+    finally:
+        async with engine.begin() as conn:
+            for row in (recent, old):
+                await conn.execute(
+                    update(orders)
+                    .where(orders.c.id == row.id)
+                    .values(delivered_at=row.delivered_at)
+                )
+    seen = {int(i) for i in order_ids(payload)}
+    expected = {row.id for row in routed if row.status in ("paid", "shipped")} | {recent.id}
+    assert payload["data"]["orders"]["totalCount"] == len(expected) <= 100
+    assert seen == expected
+    statuses = {row.id: row.status for row in routed}
+    assert not {statuses[i] for i in seen} & {"cancelled", "refunded", "pending"}
+    assert old.id not in seen

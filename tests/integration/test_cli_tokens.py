@@ -151,3 +151,24 @@ async def test_issue_refuses_unknown_scopes_and_undeclarable_purposes(
         ["token", "issue", "--sub", names[kind], "--scope", "Order.*", "--scope", "User.phone"]
     )
     assert narrowed.exit_code == 0, narrowed.output
+
+
+async def test_revoke_sub_revokes_every_token_of_that_subject_only(names: dict[str, str]) -> None:
+    mine, theirs = [], []
+    for target, subject in ((mine, names["partner"]), (theirs, names["user"])):
+        for _ in range(2):
+            issued = await invoke(["token", "issue", "--sub", subject])
+            assert issued.exit_code == 0, issued.output
+            target.append(claims(issued.stdout.strip())["jti"])
+
+    revoking = await invoke(["token", "revoke", "--sub", names["partner"]])
+    assert revoking.exit_code == 0, revoking.output
+    assert revoking.stderr == f"revoked 2 tokens of {names['partner']}\n"
+    partner_tokens = listed(await invoke(["token", "list", "--sub", names["partner"]]))
+    assert all(partner_tokens[jti][4] != "-" for jti in mine)
+    user_tokens = listed(await invoke(["token", "list", "--sub", names["user"]]))
+    assert all(user_tokens[jti][4] == "-" for jti in theirs)
+    again = await invoke(["token", "revoke", "--sub", names["partner"]])
+    assert again.stderr == f"revoked 0 tokens of {names['partner']}\n"
+    both = await invoke(["token", "revoke", mine[0], "--sub", names["partner"]])
+    assert both.exit_code == 1

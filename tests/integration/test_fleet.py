@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from fieldgate.audit.chain import load_audit_key
 from fieldgate.authz.shadow import SHADOW_KEY
@@ -170,6 +172,57 @@ async def test_a_token_revoked_with_the_cli_is_refused_by_every_server(fleet: Fl
         assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": "revoked"}
         # only that token: another of the same user still works
         assert (await server.gql(me, kept))["data"]["me"]["username"] == "bob"
+
+
+async def test_every_token_of_a_subject_revoked_with_the_cli_is_refused_by_every_server(
+    fleet: Fleet,
+) -> None:
+    tokens = await fleet.tokens("bob", "bob", "alice")
+    me = "{ me { username } }"
+    await fleet.cli("token", "revoke", "--sub", "bob")
+    for server in fleet.servers:
+        for token in tokens[:2]:
+            refused = await server.post(me, token)
+            assert refused.status_code == 401, server.name
+            assert refused.json()["errors"][0]["extensions"]["reason"] == "revoked"
+        assert (await server.gql(me, tokens[2]))["data"]["me"]["username"] == "alice"
+
+
+async def _set_active(fleet: Fleet, table: str, column: str, name: str, active: bool) -> None:
+    engine = create_async_engine(fleet.environment["FIELDGATE_DATABASE_URL"])
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(f"UPDATE {table} SET active = :active WHERE {column} = :name"),
+                {"active": active, "name": name},
+            )
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("subject", "table", "column", "query"),
+    [
+        ("sf-express", "partners", "name", PARTNER_QUERY),
+        ("support1", "staff", "username", SUPPORT_QUERY),
+    ],
+)
+async def test_a_deactivated_partner_or_staff_member_is_refused_on_the_next_request(
+    fleet: Fleet, subject: str, table: str, column: str, query: str
+) -> None:
+    a, b = fleet.servers
+    (token,) = await fleet.tokens(subject)
+    assert "errors" not in await b.gql(query, token)
+    await _set_active(fleet, table, column, subject, False)
+    try:
+        for server in (b, a):  # the very next request, on either server
+            refused = await server.post(query, token)
+            assert refused.status_code == 401, server.name
+            (error,) = refused.json()["errors"]
+            assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": "inactive"}
+    finally:
+        await _set_active(fleet, table, column, subject, True)
+    assert "errors" not in await a.gql(query, token)  # active again: the same token works
 
 
 async def test_the_servers_share_one_rate_limit_through_redis(fleet: Fleet) -> None:
