@@ -121,13 +121,19 @@ async function accessLogSection() {
 
 function exportSection() {
   const note = el("p", { class: "fg-note" });
+  // the export needs the password in the operation itself (step-up), not only the token
+  const password = el("input", { type: "password", name: "export-password", placeholder: "your password" });
   const button = el(
     "button",
     {
       type: "button",
       "data-testid": "export",
       onclick: async () => {
-        const answer = await gql("mutation { exportMyData }");
+        if (!password.value) {
+          note.textContent = "Enter your password to export your data.";
+          return;
+        }
+        const answer = await gql("mutation Export($p: String!) { exportMyData(password: $p) }", { p: password.value });
         if (answer.errors) {
           note.textContent = problemOf(answer);
           return;
@@ -139,7 +145,7 @@ function exportSection() {
     },
     "Download my data",
   );
-  return el("section", {}, el("h2", {}, "Your data"), button, note);
+  return el("section", {}, el("h2", {}, "Your data"), password, button, note);
 }
 
 function closeSection(me) {
@@ -155,17 +161,13 @@ function closeSection(me) {
           note.textContent = "Enter your password to close your account.";
           return;
         }
-        // re-authentication: a fresh sign-in with the password, then the closure with it
-        const fresh = await gql(
-          "mutation Again($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
-          { u: me.username, p: password.value },
-          null,
-        );
-        if (fresh.errors) {
+        // re-authentication: the gateway checks the password with the closure itself
+        const answer = await gql("mutation Close($p: String!) { closeMyAccount(password: $p) }", { p: password.value });
+        const refused = (answer.errors || []).some((e) => e.extensions?.code === "REAUTHENTICATION_REQUIRED");
+        if (refused) {
           note.textContent = "That password is not right; nothing was closed.";
           return;
         }
-        const answer = await gql("mutation { closeMyAccount }", undefined, fresh.data.login.token);
         if (answer.errors) {
           note.textContent = problemOf(answer);
           return;
