@@ -31,7 +31,7 @@ from fieldgate.audit.events import (
 from fieldgate.authz.consent import CROSS_BORDER, age_on
 from fieldgate.authz.purposes import Purpose
 from fieldgate.errors import BadUserInput, Conflict, NotFound
-from fieldgate.identity.open_account import claim_closure, user_transaction
+from fieldgate.identity.open_account import claim_closure, lock_open_user, user_transaction
 from fieldgate.identity.step_up import confirm_password
 from fieldgate.infra.db import write_transaction
 from fieldgate.models.tables import (
@@ -193,8 +193,11 @@ async def close_my_account(info: Ctx, password: str | None = None) -> bool:
     user_id = require_user(info)
     now = _now()
     async with write_transaction(info.context.services.engine) as conn:
+        # the open account's row first (a close that lost the race: ACCOUNT_CLOSED, whatever
+        # password it carried), then the password under that lock, then the claim by one
+        # conditional update
+        await lock_open_user(conn, user_id)
         await confirm_password(conn, user_id, password)
-        # claimed by one conditional update, which also locks the row for the erasure
         await claim_closure(conn, user_id, now)
         for table in CHILD_TABLES:
             await conn.execute(delete(table).where(table.c.user_id == user_id))

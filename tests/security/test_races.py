@@ -41,7 +41,7 @@ PASSWORD = "a long password"
 LOSING = {"ACCOUNT_CLOSED", "UNAUTHENTICATED"}  # a close already claimed; its tokens revoked
 AFTER_CLOSE = LOSING | {"NOT_FOUND", "FORBIDDEN"}  # a token issue by the old name, or refused
 REGISTER = "mutation($i: RegisterInput!) { register(input: $i) }"
-CLOSE = "mutation { closeMyAccount }"
+CLOSE = "mutation($p: String!) { closeMyAccount(password: $p) }"
 ME = "{ me { id } }"
 
 
@@ -169,7 +169,7 @@ async def assert_no_token_answers(gateway: Gateway, tokens: list[str]) -> None:
 async def test_concurrent_closes_close_once_with_one_erasure_event(gateway: Gateway) -> None:
     person = Person()
     user_id, token = await register(gateway, person)
-    answers = await race([gateway.gql(CLOSE, token=token) for _ in range(CALLERS)])
+    answers = await race([gateway.gql(CLOSE, {"p": PASSWORD}, token=token) for _ in range(CALLERS)])
     closed = [a for a in answers if (a.get("data") or {}).get("closeMyAccount") is True]
     assert len(closed) == 1, answers
     assert set(codes(answers)) <= LOSING and len(codes(answers)) == CALLERS - 1, codes(answers)
@@ -184,7 +184,7 @@ def _racer(
     purposes = ["MARKETING", "PERSONALISATION", "RESEARCH", "CROSS_BORDER"]
     documents: dict[str, tuple[str, Callable[[int], dict[str, Any]], str | None]] = {
         "login": (
-            "mutation($u: String!, $p: String!) { login(username: $u, password: $p) }",
+            "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
             lambda n: {"u": person.username, "p": PASSWORD},
             None,
         ),
@@ -239,8 +239,8 @@ def _tokens_in(answers: list[dict[str, Any]]) -> list[str]:
     found: list[str] = []
     for answer in answers:
         data = answer.get("data") or {}
-        if isinstance(data.get("login"), str):
-            found.append(data["login"])
+        if isinstance(data.get("login"), dict):
+            found.append(data["login"]["token"])
         if isinstance(data.get("issueToken"), dict):
             found.append(data["issueToken"]["token"])
     return found
@@ -258,7 +258,9 @@ async def test_a_close_racing_writes_leaves_nothing_personal_and_no_working_toke
     admin = await gateway.token("admin")
     call = _racer(kind, gateway, person, token, admin)
     calls = [call(n) for n in range(CALLERS - 1)]
-    calls.insert(CALLERS // 2, gateway.gql(CLOSE, token=token))  # some before, some after
+    calls.insert(
+        CALLERS // 2, gateway.gql(CLOSE, {"p": PASSWORD}, token=token)
+    )  # some before, some after
     answers = await race(calls)
     assert answers[CALLERS // 2].get("data") == {"closeMyAccount": True}, answers[CALLERS // 2]
     # every refusal is coded: the account closed (or gone by its name), a revoked token,
