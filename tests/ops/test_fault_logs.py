@@ -1,5 +1,6 @@
 """Faults that are not the gateway's own, logged as what they are: a client that went away
-mid-body is no 500, and a Redis failure is logged by a reason code, never its class."""
+mid-body is no 500, and a Redis or database failure is logged by a reason code, never its
+class."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from graphql import GraphQLError
 from redis import exceptions as redis_exceptions
 from redis.exceptions import RedisError
 from starlette.types import Message
@@ -19,6 +21,7 @@ from fieldgate.infra.faults import failure_reason
 from fieldgate.infra.redis import redis_client, redis_failure
 from fieldgate.observability.logging import configure_logging
 from fieldgate.ratelimit.limiter import RateLimiter
+from fieldgate.schema import build_schema
 from tests.fleet import free_port
 from tests.gateway import Gateway
 
@@ -122,3 +125,15 @@ async def test_the_rate_limiter_logs_a_lost_redis_by_reason_not_class(
     text = log_lines.getvalue()
     for named in ("ConnectionError", "Error", "IncompleteRead", str(closed), "error_class"):
         assert named not in text, named
+
+
+def test_a_resolver_that_lost_the_database_is_logged_by_reason(log_lines: io.StringIO) -> None:
+    lost = GraphQLError("lost", original_error=ConnectionResetError(104, "reset by 10.0.0.5"))
+    broken = GraphQLError("broken", original_error=RuntimeError("a bug"))
+    build_schema().process_errors([lost, broken])
+    lines = parsed(log_lines)
+    (database,) = [x for x in lines if x.get("event") == "database_unavailable"]
+    assert database["reason"] == "database_unreachable" and database["level"] == "warning"
+    (failed,) = [x for x in lines if x.get("event") == "resolver_failed"]  # a bug stays one
+    assert "error_id" in failed
+    assert "10.0.0.5" not in log_lines.getvalue()
