@@ -184,13 +184,14 @@ class Server:
                 await asyncio.to_thread(self.process.wait)
 
 
-def start_server(name: str, environment: Mapping[str, str], folder: Path) -> Server:
-    """Start ``fieldgate serve`` on a free port; its stderr (and stdout) go to a file."""
+def start_server(name: str, environment: Mapping[str, str], folder: Path, *options: str) -> Server:
+    """Start ``fieldgate serve OPTIONS…`` on a free port; its stderr (and stdout) go to a
+    file."""
     port = free_port()
     log = folder / f"{name}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "fieldgate.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "fieldgate.cli", "serve", "--port", str(port), *options],
             env=dict(environment),
             stdin=subprocess.DEVNULL,
             stdout=sink,

@@ -5,7 +5,9 @@ An ASGI middleware, outermost but for the secure headers: it gives the request i
 and after the answer logs method, path (never the query string), status, duration, the
 principal's kind and roles, the purpose and the operation name. A database fault that
 escapes the application (for example while a token's revocation is checked) becomes a
-503 with one ``SERVICE_UNAVAILABLE`` error; any other escaped error a 500 with an error id.
+503 with one ``SERVICE_UNAVAILABLE`` error; a client that left before its body arrived is
+logged as gone (status 499, as nginx logs it) and answered nothing; any other escaped error
+a 500 with an error id.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import structlog
 from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,6 +37,7 @@ from fieldgate.resolvers.context import RequestContext
 from fieldgate.resolvers.outcomes import DatabaseFaulted
 
 REQUEST_ID_HEADER = "x-request-id"
+CLIENT_CLOSED = 499  # the request line's status when the client left before the answer
 _STATE_ID = "request_id"
 _STATE_CONTEXTS = "graphql_contexts"
 
@@ -99,6 +102,10 @@ class RequestObserver:
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_observed)
+            except ClientDisconnect:  # nobody is left to answer: not the gateway's fault
+                if not sent["started"]:
+                    sent["status"] = CLIENT_CLOSED
+                log.info("client_disconnected")
             except Exception as error:
                 if sent["started"]:
                     raise  # nothing more can be said to this client

@@ -13,7 +13,7 @@ from fieldgate.resolvers.context import Services
 
 
 def watch_services(services: Services) -> None:
-    """Let the metrics read the plan cache and the audit queue at scrape time."""
+    """Let the metrics copy in the plan cache's and the audit queue's counts."""
     plans, audit = services.plans, services.audit
     services.metrics.watch(
         plan_counts=lambda: (plans.hits, plans.misses),

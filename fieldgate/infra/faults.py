@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 from enum import StrEnum
 
+from redis.exceptions import RedisError
 from sqlalchemy import exc as sa_exc
 
 from fieldgate.errors import BadUserInput, Conflict, FieldgateError, ServiceUnavailable
+from fieldgate.infra.redis import redis_failure
 
 # SQLSTATE classes and codes that mean "the database cannot serve now", not "bad query".
 _UNAVAILABLE_STATES = ("08", "53", "57P", "58")  # connection, resources, shutdown, system
@@ -111,3 +113,17 @@ def unavailable_error(fault: DatabaseFault) -> ServiceUnavailable:
     if fault is DatabaseFault.TIMEOUT:
         return ServiceUnavailable("the database did not answer in time", reason=fault.value)
     return ServiceUnavailable("the database is unavailable", reason=fault.value)
+
+
+def failure_reason(error: BaseException) -> str:
+    """The reason code a failure of a background task is logged with: a database fault's,
+    a Redis failure's, an error code in lower case, else ``unexpected`` (the log line
+    then gets an ``error_id``); never the exception's class or text."""
+    if isinstance(error, RedisError):
+        return redis_failure(error)
+    fault = database_fault(error)
+    if fault is not None:
+        return fault.value
+    if isinstance(error, FieldgateError):
+        return error.code.lower()
+    return "unexpected"

@@ -19,13 +19,34 @@ from urllib.parse import urlsplit
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import (
+    AuthenticationError,
+    AuthorizationError,
+    RedisError,
+    ResponseError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 TIMEOUT = 2.0  # seconds to connect, and to wait for any reply
 PING_TIMEOUT = 0.5  # a readiness probe answers well within a load balancer's own timeout
 
 # What a Redis that is down, slow, or refusing a command raises.
 REDIS_FAILURES: tuple[type[Exception], ...] = (RedisError, OSError)
+
+
+def redis_failure(error: BaseException) -> str:
+    """The reason code a Redis failure is logged with: ``redis_timeout``,
+    ``redis_refused`` (credentials, rights or a command refused), ``redis_unreachable``
+    (refused, reset or cut connections), else ``redis_error``; never the exception's class
+    or text, which may name the address or a key."""
+    if isinstance(error, RedisTimeoutError | TimeoutError):
+        return "redis_timeout"
+    if isinstance(error, AuthenticationError | AuthorizationError | ResponseError):
+        return "redis_refused"
+    if isinstance(error, RedisConnectionError | OSError | EOFError):
+        return "redis_unreachable"
+    return "redis_error"
 
 
 def redis_client(url: str, *, timeout: float = TIMEOUT) -> Redis:

@@ -29,7 +29,8 @@ from fieldgate.authz.policy_rules import RULES_FILE, parse_lines
 from fieldgate.authz.purposes import PurposeVocabulary
 from fieldgate.authz.shadow import SHADOW_KEY, ShadowPolicy, SharedCandidate
 from fieldgate.errors import PolicyError
-from fieldgate.infra.redis import REDIS_FAILURES, redis_client
+from fieldgate.infra.faults import failure_reason
+from fieldgate.infra.redis import REDIS_FAILURES, redis_client, redis_failure
 from fieldgate.policy_store.database import DatabasePolicyStore
 from fieldgate.policy_store.live import LivePolicy
 from fieldgate.policy_store.notify import publish, subscribe
@@ -165,7 +166,7 @@ class PolicyWatcher:
         try:
             await publish(self._redis, str(revision))
         except REDIS_FAILURES as exc:
-            log.warning("policy_notify_failed", error_class=type(exc).__name__)
+            log.warning("policy_notify_failed", reason=redis_failure(exc))
 
     async def share_shadow(self, shadow: ShadowPolicy | None) -> None:
         """Make this instance's candidate (``None``: no candidate) every instance's, through
@@ -187,7 +188,7 @@ class PolicyWatcher:
         try:
             await publish(self._redis, SHADOW_MESSAGE)
         except REDIS_FAILURES as exc:
-            log.warning("shadow_notify_failed", error_class=type(exc).__name__)  # they poll
+            log.warning("shadow_notify_failed", reason=redis_failure(exc))  # they poll
 
     async def sync_shadow(self) -> None:
         """Apply the candidate of :data:`SHADOW_KEY` when it changed; an absent key after a
@@ -208,7 +209,7 @@ class PolicyWatcher:
             if candidate.version != shared.version:  # the setter checked exactly these rules
                 await asyncio.to_thread(check_policy, self.catalog, candidate)
         except (ValueError, PolicyError) as exc:  # keep the current candidate, and say so
-            log.error("shadow_policy_refused", error_class=type(exc).__name__)
+            log.error("shadow_policy_refused", reason=failure_reason(exc))
             return
         if self._shadow_seen != seen:
             return  # a newer candidate was set here while this one was checked
@@ -246,7 +247,7 @@ class PolicyWatcher:
             "policy_reload_failed",
             revision=revision,
             kept=self.live.policy.version,
-            error_class=type(exc).__name__,
+            reason=failure_reason(exc),
             problems=len(problems),
         )
         if self.on_reload_failure is not None:
@@ -261,7 +262,7 @@ class PolicyWatcher:
                 await self.check_now()
             except Exception as exc:  # the database is down: try again on the next tick
                 if not self._watch_failing:
-                    log.error("policy_watch_failed", error_class=type(exc).__name__)
+                    log.error("policy_watch_failed", reason=failure_reason(exc))
                 self._watch_failing = True
                 continue
             self._watch_failing = False
@@ -274,7 +275,7 @@ class PolicyWatcher:
                     self._wake.set()
                     self._shadow_wake.set()
             except REDIS_FAILURES as exc:
-                log.warning("policy_notify_unavailable", error_class=type(exc).__name__)
+                log.warning("policy_notify_unavailable", reason=redis_failure(exc))
             await asyncio.sleep(_REDIS_RETRY_SECONDS)
 
     async def _watch_shadow(self) -> None:
@@ -284,7 +285,7 @@ class PolicyWatcher:
             except REDIS_FAILURES:
                 pass  # /readyz reports Redis; the next tick tries again
             except Exception as exc:  # keep watching: the next change may apply
-                log.error("shadow_watch_failed", error_class=type(exc).__name__)
+                log.error("shadow_watch_failed", reason=failure_reason(exc))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._shadow_wake.wait(), self.poll_seconds)
             self._shadow_wake.clear()

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from fieldgate.authz.principal import Principal, PrincipalKind
-from fieldgate.infra.redis import REDIS_FAILURES, redis_client
+from fieldgate.infra.redis import REDIS_FAILURES, redis_client, redis_failure
 
 WINDOW_SECONDS = 60
 RETRY_REDIS_AFTER = 5.0  # seconds without asking a Redis that failed
@@ -182,7 +182,7 @@ class RateLimiter:
                 totals = await self._redis.add(window, amounts)
             except REDIS_FAILURES as exc:  # its text may name the address or a key
                 if not self._redis_failed:
-                    log.warning("rate_limit_redis_unavailable", error_class=type(exc).__name__)
+                    log.warning("rate_limit_redis_unavailable", reason=redis_failure(exc))
                 self._redis_failed = True
                 self._redis_down_until = now + RETRY_REDIS_AFTER
             else:

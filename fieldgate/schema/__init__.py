@@ -12,7 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from fieldgate.errors import FieldgateError
-from fieldgate.infra.faults import refused_input
+from fieldgate.infra.faults import database_fault, refused_input
 from fieldgate.schema.compiled import FieldgateExecutor
 from fieldgate.schema.directives import Classified, purpose
 from fieldgate.schema.extensions import DisclosureExtension, ErrorCodes
@@ -52,6 +52,8 @@ class FieldgateSchema(strawberry.Schema):
                 original = refused_input(original) or original
             if isinstance(original, FieldgateError):
                 log.info("operation_error", code=original.code, path=error.path)
+            elif original is not None and (fault := database_fault(original)) is not None:
+                log.warning("database_unavailable", path=error.path, reason=fault.value)
             elif original is not None:
                 log.error("resolver_failed", path=error.path, error_class=type(original).__name__)
 

@@ -8,12 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
 from fieldgate.app import create_app
 from fieldgate.resolvers.context import Services
 from fieldgate.settings import Settings
 from tests.gateway import Gateway
+from tests.ops.proxy import TCPProxy
 
 SideApp = tuple[Starlette, httpx.AsyncClient]
 MakeApp = Callable[..., SideApp]
@@ -44,3 +46,13 @@ async def make_app(gateway: Gateway, key_dir: Path) -> AsyncIterator[MakeApp]:
         if services.audit is not None:
             await services.audit.close()
         await services.engine.dispose()
+
+
+@pytest.fixture
+async def proxy(gateway: Gateway) -> AsyncIterator[TCPProxy]:
+    """A TCP proxy in front of the gateway's PostgreSQL, that the test can cut."""
+    url = make_url(gateway.database_url)
+    running = TCPProxy(url.host or "127.0.0.1", url.port or 5432)
+    await running.start()
+    yield running
+    await running.close()

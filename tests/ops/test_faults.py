@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -139,15 +139,6 @@ async def test_sqlite_fault_gives_clean_503s_and_recovers(
         state["cut"] = False
 
     await run_fault_cycle(client, token, secrets, cut, restore)
-
-
-@pytest.fixture
-async def proxy(gateway: Gateway) -> AsyncIterator[TCPProxy]:
-    url = make_url(gateway.database_url)
-    running = TCPProxy(url.host or "127.0.0.1", url.port or 5432)
-    await running.start()
-    yield running
-    await running.close()
 
 
 @pytest.mark.postgres
