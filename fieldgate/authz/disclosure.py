@@ -226,7 +226,7 @@ class DisclosureContext:
                     if outcome.disclosure is Disclosure.MASKED:
                         assert outcome.strategy is not None
                         if value is not None:
-                            values[attribute] = self.masks(outcome.strategy)(value)
+                            values[attribute] = self.masks(outcome.strategy, rule.coordinate)(value)
                             self.masked_coordinates.add(rule.coordinate)
                     else:
                         self._denials.of_attribute(producer, path, index, attribute, outcome, 1)

@@ -22,8 +22,8 @@ from fieldgate.authz.disclosure import DisclosureContext
 from fieldgate.authz.plans import CompiledRequest, PlanCache
 from fieldgate.authz.policy import Policy
 from fieldgate.authz.principal import Principal
-from fieldgate.authz.shapers import MaskResolver
 from fieldgate.crypto.keyring import Keyring
+from fieldgate.crypto.pseudonyms import PseudonymMasks
 from fieldgate.errors import ServiceUnavailable
 from fieldgate.identity.revocations import RevocationChecker
 from fieldgate.identity.tokens import TokenService
@@ -65,7 +65,7 @@ class Services:
     tokens: TokenService
     catalog: Catalog
     plans: PlanCache
-    masks: MaskResolver
+    pseudonyms: PseudonymMasks  # each recipient's PSEUDONYM keys, from the data keyring
     relation_coordinates: frozenset[str]
     schema: strawberry.Schema
     revocations: RevocationChecker

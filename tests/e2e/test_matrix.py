@@ -115,12 +115,13 @@ class Checker:
         self.purpose_consented: set[int] = set()
         self.expectations = expectations
         self.catalog: Catalog = gateway.services.catalog
-        self.masks = gateway.services.masks
+        # the masks of the principal's recipient (its own pseudonym key), set by prepare()
+        self.masks = gateway.services.pseudonyms.resolver(ANONYMOUS)
         self.checked = 0
         self.denied_seen: set[str] = set()
         self.caller_user_id: int | None = None
         self.caller_staff_id: int | None = None
-        self.pseudonyms: dict[str, int] = {}
+        self.pseudonyms: dict[str, dict[str, int]] = {}  # type -> pseudonym -> id
 
     async def prepare(self, token: str | None) -> None:
         if token is None:
@@ -128,10 +129,13 @@ class Checker:
         principal = self.gateway.services.tokens.verify(token)
         self.caller_user_id = principal.user_id
         self.caller_staff_id = principal.staff_id
+        self.masks = self.gateway.services.pseudonyms.resolver(principal)
+        # every id of every row type, as this recipient's pseudonym, to map it back
         async with self.gateway.services.engine.connect() as conn:
-            ids = (await conn.execute(select(users.c.id))).scalars().all()
-        pseudonym = self.masks(MaskStrategy.PSEUDONYM)
-        self.pseudonyms = {pseudonym(str(i)): i for i in ids}
+            for type_name, source in SOURCES.items():
+                ids = (await conn.execute(select(source.id_column))).scalars().all()
+                pseudonym = self.masks(MaskStrategy.PSEUDONYM, f"{type_name}.id")
+                self.pseudonyms[type_name] = {pseudonym(str(i)): i for i in ids}
         self.identity_consented = await consents_in_effect(self.gateway)
         if self.purpose in CONSENT_PURPOSES:
             self.purpose_consented = await consents_in_effect(self.gateway, self.purpose)
@@ -145,8 +149,8 @@ class Checker:
 
     def row_id(self, type_name: str, node: dict[str, Any]) -> int:
         raw = node["id"]
-        if type_name == "User" and raw in self.pseudonyms:
-            return self.pseudonyms[raw]
+        if raw in self.pseudonyms.get(type_name, {}):
+            return self.pseudonyms[type_name][raw]
         return int(raw)
 
     async def stored_rows(self, type_name: str, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -218,7 +222,9 @@ class Checker:
                             assert value is None, where
                         else:
                             masked = serialize(
-                                self.masks(classification.mask)(row[classification.attribute])
+                                self.masks(classification.mask, coordinate)(
+                                    row[classification.attribute]
+                                )
                             )
                             assert value == masked, f"{where}: not the {classification.mask} mask"
                             if len(str(original)) > 4:
