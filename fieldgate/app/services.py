@@ -31,6 +31,7 @@ from fieldgate.policy_store.live import LivePolicy
 from fieldgate.policy_store.watch import PolicySource, PolicyWatcher, check_policy
 from fieldgate.ratelimit.limiter import RateLimiter
 from fieldgate.resolvers.context import Services
+from fieldgate.resolvers.groups import QuasiIdentifierGroups
 from fieldgate.schema import build_schema
 from fieldgate.schema.catalog import build_catalog
 from fieldgate.schema.limits import QueryLimits
@@ -76,6 +77,7 @@ def build_services(
         catalog=catalog,
         plans=PlanCache(settings.plan_cache_size),
         pseudonyms=PseudonymMasks(keyring),
+        groups=QuasiIdentifierGroups(policy.vocabulary.deidentification, catalog),
         relation_coordinates=frozenset(
             c for c, cl in catalog.classifications.items() if cl.relation
         ),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from fieldgate.authz.deidentification import Deidentification, load_deidentification
 from fieldgate.errors import PolicyError
 
 
@@ -34,11 +35,13 @@ class Purpose(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PurposeVocabulary:
-    """Parents, consent requirements and operator prohibitions of every purpose."""
+    """Parents, consent requirements and operator prohibitions of every purpose, and the
+    de-identification rules of the purposes that receive de-identified data only."""
 
     parents: Mapping[str, str | None]
     needs_consent: frozenset[str]
     prohibitions: Mapping[str, frozenset[str]]
+    deidentification: Deidentification = field(default_factory=Deidentification)
 
     def lineage(self, purpose: str) -> tuple[str, ...]:
         """The purpose and its ancestors, nearest first."""
@@ -101,6 +104,12 @@ def load_purposes(policy_dir: Path) -> PurposeVocabulary:
         coordinate: frozenset(vocabulary.check(p, f"{path.name} [prohibitions]") for p in listed)
         for coordinate, listed in data.get("prohibitions", {}).items()
     }
+    section = data.get("deidentification", {})
+    if not isinstance(section, dict):
+        raise PolicyError(f"{path.name}: [deidentification] must be a table")
     return PurposeVocabulary(
-        parents=parents, needs_consent=vocabulary.needs_consent, prohibitions=prohibitions
+        parents=parents,
+        needs_consent=vocabulary.needs_consent,
+        prohibitions=prohibitions,
+        deidentification=load_deidentification(section, known, f"{path.name} [deidentification]"),
     )

@@ -12,6 +12,7 @@ from fieldgate.settings import Settings
 
 if TYPE_CHECKING:
     from fieldgate.authz.explain import DataSubject, ExplainRow, SubjectRow
+    from fieldgate.authz.purposes import PurposeVocabulary
 
 
 def data_subject(who: str) -> DataSubject:
@@ -54,6 +55,32 @@ def subject_summary(person: DataSubject) -> dict[str, object]:
         "consents": sorted(facts.consents),
         "notInEffect": sorted(facts.asked - facts.consents),  # a minor's, without a guardian
     }
+
+
+def deidentification_rules(
+    vocabulary: PurposeVocabulary, purpose: str | None
+) -> dict[str, object] | None:
+    """The per-row rules of a de-identified purpose (``None`` for any other purpose)."""
+    rules = vocabulary.deidentification
+    if purpose is None or not any(p in rules.purposes for p in vocabulary.lineage(purpose)):
+        return None
+    return {
+        "k": rules.k,
+        "quasiIdentifiers": list(rules.quasi_identifiers),
+        "refreshSeconds": rules.refresh_seconds,
+        "minorsNeedGuardianConsent": True,
+    }
+
+
+def deidentification_note(rules: dict[str, object]) -> str:
+    """One line saying what a de-identified purpose withholds per row."""
+    identifiers = rules["quasiIdentifiers"]
+    assert isinstance(identifiers, list)
+    return (
+        f"de-identified purpose: {', '.join(identifiers)} withheld (K_ANONYMITY) on rows whose"
+        f" combination fewer than k={rules['k']} users share (recounted every"
+        f" {rules['refreshSeconds']} s); a minor's personal values need a guardian's consent"
+    )
 
 
 def explain_table(rows: Sequence[ExplainRow], outcomes: Sequence[SubjectRow] | None = None) -> str:

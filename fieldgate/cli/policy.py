@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fieldgate.cli.explain_report import age_group, data_subject, explain_table, subject_summary
+from fieldgate.cli.explain_report import (
+    age_group,
+    data_subject,
+    deidentification_note,
+    deidentification_rules,
+    explain_table,
+    subject_summary,
+)
 from fieldgate.cli.output import fail
 from fieldgate.settings import Settings
 
@@ -232,6 +239,7 @@ def policy_explain(
             " (PURPOSE_NOT_ALLOWED)",
             err=True,
         )
+    deidentified = deidentification_rules(policy.vocabulary, used)
     if output_format is OutputFormat.JSON:
         document: dict[str, Any] = {
             "policy": policy.version,
@@ -240,6 +248,8 @@ def policy_explain(
             "declarable": declarable,
             "fields": [asdict(row) for row in rows],
         }
+        if deidentified is not None:
+            document["deidentification"] = deidentified
         if person is not None and outcomes is not None:
             document["subject"] = {
                 **subject_summary(person),
@@ -254,6 +264,8 @@ def policy_explain(
         f"policy {policy.version}, roles {', '.join(sorted(set(role)))}, purpose {used or 'none'}",
         err=True,
     )
+    if deidentified is not None:
+        typer.echo(deidentification_note(deidentified), err=True)
     if person is not None:
         facts = person.facts
         parts = [
