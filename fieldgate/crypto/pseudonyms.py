@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fieldgate.authz.masking import MaskFunction, MaskStrategy, mask_function
 from fieldgate.authz.principal import Principal, PrincipalKind
 from fieldgate.authz.shapers import MaskResolver
+from fieldgate.crypto.cursors import CursorCodec
 from fieldgate.crypto.keyring import Keyring
 from fieldgate.errors import ConfigurationError
 
@@ -56,6 +57,7 @@ class PseudonymMasks:
         self._root()  # checked when the services are built, not on the first request
         self._lock = threading.Lock()
         self._masks: dict[tuple[str, str, str], MaskFunction] = {}
+        self._cursors: dict[tuple[str, str], CursorCodec] = {}
 
     def _root(self) -> tuple[str, bytes]:
         root = self.keyring.pseudonym_root
@@ -80,6 +82,19 @@ class PseudonymMasks:
                     self._masks.clear()
                 self._masks[key] = found
         return found
+
+    def cursors(self, principal: Principal) -> CursorCodec:
+        """The page cursors of ``principal``'s recipient (see :mod:`fieldgate.crypto.cursors`)."""
+        period, root = self._root()
+        recipient = recipient_of(principal)
+        codec = self._cursors.get((period, recipient))
+        if codec is None:
+            codec = CursorCodec(derive_key(root, recipient, "cursor"))
+            with self._lock:
+                if len(self._cursors) > 1024:
+                    self._cursors.clear()
+                self._cursors[(period, recipient)] = codec
+        return codec
 
     def pseudonym_of(self, recipient: str, type_name: str, value: object) -> str:
         """The pseudonym ``recipient`` receives for ``value`` (an id) of a ``type_name`` row.

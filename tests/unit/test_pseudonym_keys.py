@@ -11,7 +11,7 @@ from fieldgate.authz.masking import MaskStrategy
 from fieldgate.authz.principal import ANONYMOUS, Principal, PrincipalKind
 from fieldgate.crypto.keyring import Keyring, load_keyring
 from fieldgate.crypto.pseudonyms import INTERNAL_RECIPIENT, PseudonymMasks, recipient_of
-from fieldgate.errors import ConfigurationError
+from fieldgate.errors import BadUserInput, ConfigurationError
 from fieldgate.settings import Settings
 from tests.unit.test_keyring import ID_NUMBER, development, key_file
 
@@ -93,3 +93,20 @@ def test_the_pseudonym_key_is_never_shown() -> None:
     root = keyring.pseudonym_root
     assert root is not None
     assert root[1].hex() not in repr(keyring._keys)
+
+
+def test_cursors_are_sealed_per_recipient_and_period(tmp_path: Path) -> None:
+    masks = PseudonymMasks(load_keyring(development(tmp_path)))
+    insight, courier = masks.cursors(INSIGHT), masks.cursors(COURIER)
+    cursor = insight.encode(57)
+    assert insight.decode(cursor) == 57 and len(cursor) == 22
+    assert "57" not in cursor and cursor != courier.encode(57)
+    assert len({insight.encode(i) for i in range(1000)}) == 1000
+    with pytest.raises(BadUserInput):
+        courier.decode(cursor)  # another recipient's cursor opens to nothing
+    for forged in ("", "not-a-cursor", "Y3Vyc29yOjU3", cursor[:-1], "A" * 22, "\u4e2d" * 22):
+        with pytest.raises(BadUserInput):
+            insight.decode(forged)
+    masks.keyring.rotate_pseudonyms()
+    with pytest.raises(BadUserInput):
+        masks.cursors(INSIGHT).decode(cursor)  # an old period's cursor no longer resolves
