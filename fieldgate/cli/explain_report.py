@@ -11,23 +11,37 @@ from fieldgate.cli.output import fail, table
 from fieldgate.settings import Settings
 
 if TYPE_CHECKING:
+    from fieldgate.authz.classification import Catalog
     from fieldgate.authz.explain import DataSubject, ExplainRow, SubjectRow
     from fieldgate.authz.purposes import PurposeVocabulary
 
 
-def data_subject(who: str) -> DataSubject:
-    """The data subject ``who`` (username or id) and their facts, from the database."""
+def data_subject(
+    who: str, vocabulary: PurposeVocabulary, catalog: Catalog, purpose: str | None
+) -> DataSubject:
+    """The data subject ``who`` (username or id) and their facts, from the database; for a
+    de-identified ``purpose``, the size of their group too."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from fieldgate.errors import BadUserInput
     from fieldgate.infra.db import create_engine
+    from fieldgate.resolvers.groups import QuasiIdentifierGroups
     from fieldgate.resolvers.subjects import load_data_subject
+
+    rules = vocabulary.deidentification
+    lineage = vocabulary.lineage(purpose) if purpose is not None else ()
+    deidentified = next((p for p in lineage if p in rules.purposes), None)
 
     async def run() -> DataSubject:
         engine = create_engine(Settings().database_url)
         try:
+            groups = None
+            if deidentified is not None:
+                counter = QuasiIdentifierGroups(rules, catalog)
+                groups = await counter.sizes(engine, deidentified)
             async with engine.connect() as connection:
-                return await load_data_subject(connection, who, datetime.now(UTC).date())
+                today = datetime.now(UTC).date()
+                return await load_data_subject(connection, who, today, groups)
         finally:
             await engine.dispose()
 
@@ -54,6 +68,7 @@ def subject_summary(person: DataSubject) -> dict[str, object]:
         "age": age_group(person),
         "consents": sorted(facts.consents),
         "notInEffect": sorted(facts.asked - facts.consents),  # a minor's, without a guardian
+        "groupSize": facts.group_size,  # users sharing their quasi-identifiers (de-identified)
     }
 
 

@@ -218,7 +218,7 @@ def policy_explain(
         if dnt or partner_region is not None:
             fail("--dnt and --partner-region describe a request about a --subject", 2)
     else:
-        person = data_subject(subject)
+        person = data_subject(subject, vocabulary, catalog, used)
         try:
             outcomes = explain_subject(
                 catalog,
@@ -274,6 +274,8 @@ def policy_explain(
         ]
         if facts.asked - facts.consents:
             parts.append(f"not in effect: {', '.join(sorted(facts.asked - facts.consents))}")
+        if facts.group_size is not None:
+            parts.append(f"{facts.group_size} users share their quasi-identifiers")
         if dnt:
             parts.append("DNT")
         if partner_region:

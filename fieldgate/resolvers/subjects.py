@@ -80,8 +80,14 @@ def subject_facts_loader(
     return DataLoader(load_fn=load)
 
 
-async def load_data_subject(connection: AsyncConnection, who: str, today: date) -> DataSubject:
-    """The user named ``who`` (a username, or else a user id) and their facts on ``today``."""
+async def load_data_subject(
+    connection: AsyncConnection,
+    who: str,
+    today: date,
+    groups: Mapping[int, int] | None = None,
+) -> DataSubject:
+    """The user named ``who`` (a username, or else a user id) and their facts on ``today``
+    (with their group size from ``groups`` when given)."""
     found = (
         await connection.execute(
             select(users.c.id, users.c.username).where(users.c.username == who)
@@ -95,5 +101,5 @@ async def load_data_subject(connection: AsyncConnection, who: str, today: date) 
         ).first()
     if found is None:
         raise BadUserInput(f"unknown data subject {who} (no user of that name or id)")
-    facts = await load_subject_facts(connection, [found.id], today)
+    facts = await load_subject_facts(connection, [found.id], today, groups)
     return DataSubject(found.id, found.username, facts.get(found.id, UNKNOWN_SUBJECT))
