@@ -104,6 +104,10 @@ class PseudonymMasks:
         pseudonym: str = self.pseudonymizer(recipient, type_name)(str(value))
         return pseudonym
 
+    def pseudonym_for(self, principal: Principal, type_name: str, value: object) -> str:
+        """The pseudonym ``principal`` receives for ``value`` (an id) of a ``type_name`` row."""
+        return self.pseudonym_of(recipient_of(principal), type_name, value)
+
     def resolver(self, principal: Principal) -> MaskResolver:
         """The mask functions of one request, decided once for its principal.
 

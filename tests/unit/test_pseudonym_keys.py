@@ -34,6 +34,7 @@ def test_each_recipient_and_row_type_has_its_own_pseudonyms() -> None:
     orders = masks.resolver(INSIGHT)(MaskStrategy.PSEUDONYM, "Order.id")
     assert len({insight("1"), courier("1"), staff("1"), orders("1")}) == 4
     assert insight("1") == insight(1) == masks.pseudonym_of("partner:insight-1", "User", 1)
+    assert masks.pseudonym_for(INSIGHT, "User", 1) == insight("1")
     assert insight("1").startswith("p_") and insight(None) is None
     # the other strategies need no key and are the same for everyone
     phone = masks.resolver(INSIGHT)(MaskStrategy.PHONE, "User.phone")
