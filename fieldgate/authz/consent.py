@@ -171,7 +171,7 @@ def compile_gates(
     )
     rules = vocabulary.deidentification
     lineage = vocabulary.lineage(purpose) if purpose is not None else ()
-    deidentified = next((p for p in lineage if p in rules.purposes), None)
+    deidentified = rules.covers(lineage)
     return RowGates(
         consent_purpose=consent_purpose,
         identity_consent=purpose is not None

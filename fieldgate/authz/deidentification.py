@@ -33,6 +33,9 @@ DEFAULT_REFRESH_SECONDS: Final = 300
 GENERALISING: Final = frozenset(
     {MaskStrategy.DATE_YEAR, MaskStrategy.DATE_MONTH, MaskStrategy.REGION_PROVINCE}
 )
+# Masks made for de-identified purposes only: elsewhere a masked grant on a field with one
+# of them discloses nothing (NO_MASK), as it did before the field had a mask.
+STATISTICAL_MASKS: Final = frozenset({MaskStrategy.DATE_MONTH, MaskStrategy.REGION_PROVINCE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,10 @@ class Deidentification:
     k: int = DEFAULT_K
     quasi_identifiers: tuple[str, ...] = ()  # coordinates of the subject's own row (User.*)
     refresh_seconds: int = DEFAULT_REFRESH_SECONDS  # how old the counted group sizes may be
+
+    def covers(self, lineage: Sequence[str]) -> str | None:
+        """The de-identified purpose among a purpose and its ancestors, if any."""
+        return next((p for p in lineage if p in self.purposes), None)
 
 
 def load_deidentification(

@@ -29,8 +29,7 @@ def data_subject(
     from fieldgate.resolvers.subjects import load_data_subject
 
     rules = vocabulary.deidentification
-    lineage = vocabulary.lineage(purpose) if purpose is not None else ()
-    deidentified = next((p for p in lineage if p in rules.purposes), None)
+    deidentified = rules.covers(vocabulary.lineage(purpose)) if purpose is not None else None
 
     async def run() -> DataSubject:
         engine = create_engine(Settings().database_url)
@@ -77,7 +76,7 @@ def deidentification_rules(
 ) -> dict[str, object] | None:
     """The per-row rules of a de-identified purpose (``None`` for any other purpose)."""
     rules = vocabulary.deidentification
-    if purpose is None or not any(p in rules.purposes for p in vocabulary.lineage(purpose)):
+    if purpose is None or rules.covers(vocabulary.lineage(purpose)) is None:
         return None
     return {
         "k": rules.k,

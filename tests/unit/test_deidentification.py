@@ -106,3 +106,22 @@ def test_a_malformed_table_is_refused(tmp_path: Path, table: str) -> None:
 def test_without_the_table_nothing_is_de_identified(tmp_path: Path) -> None:
     rules = load_purposes(policy_with(tmp_path, "")).deidentification
     assert rules == Deidentification()
+
+
+def test_statistical_masks_serve_de_identified_purposes_only() -> None:
+    from fieldgate.authz.decisions import Disclosure, decide_field
+    from fieldgate.authz.policy_loading import load_policy
+    from fieldgate.schema import build_schema
+    from fieldgate.schema.catalog import build_catalog
+
+    vocabulary = load_purposes(PACKAGED_POLICY_DIR)
+    policy = load_policy(PACKAGED_POLICY_DIR, vocabulary)
+    catalog = build_catalog(build_schema()._schema, vocabulary)
+    region = catalog.classifications["User.region"]
+    analytics = decide_field(region, INSIGHT, "ANALYTICS", policy).default
+    assert analytics.disclosure is Disclosure.MASKED
+    assert analytics.strategy is MaskStrategy.REGION_PROVINCE
+    admin = Principal(PrincipalKind.STAFF, 1, "admin", frozenset({"admin"}))
+    for purpose in ("ACCOUNT", "SECURITY"):  # a masked User.* grant: no province for them
+        outcome = decide_field(region, admin, purpose, policy).default
+        assert (outcome.disclosure, outcome.reason) == (Disclosure.DENIED, DenialReason.NO_MASK)
