@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import structlog
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
@@ -14,19 +12,18 @@ from fieldgate.audit.store import DatabaseAuditSink
 from fieldgate.audit.writer import AuditWriter
 from fieldgate.authz.classification import Catalog, Level
 from fieldgate.authz.lint import lint_policy
-from fieldgate.authz.masking import MaskFunction, MaskStrategy, mask_function
 from fieldgate.authz.plans import PlanCache
 from fieldgate.authz.policy import Policy
 from fieldgate.authz.policy_loading import load_policy
 from fieldgate.authz.purposes import load_purposes
 from fieldgate.authz.shadow import ShadowPolicy
-from fieldgate.authz.shapers import MaskResolver
 from fieldgate.crypto.encrypted import ENCRYPTED_COORDINATES
 from fieldgate.crypto.keyring import Keyring, load_keyring
+from fieldgate.crypto.pseudonyms import PseudonymMasks
 from fieldgate.errors import PolicyError, SchemaMisdeclared
 from fieldgate.http.cors import check_origins
 from fieldgate.identity.revocations import DatabaseRevocations, RevocationChecker
-from fieldgate.identity.signing_key import SigningKey, load_signing_key
+from fieldgate.identity.signing_key import load_signing_key
 from fieldgate.identity.tokens import TokenService
 from fieldgate.infra.db import create_engine, engine_options
 from fieldgate.policy_store.changes import PolicyAdministration
@@ -35,6 +32,7 @@ from fieldgate.policy_store.live import LivePolicy
 from fieldgate.policy_store.watch import PolicySource, PolicyWatcher, check_policy
 from fieldgate.ratelimit.limiter import RateLimiter
 from fieldgate.resolvers.context import Services
+from fieldgate.resolvers.groups import QuasiIdentifierGroups
 from fieldgate.schema import build_schema
 from fieldgate.schema.catalog import build_catalog
 from fieldgate.schema.describe import describe_schema
@@ -44,26 +42,6 @@ from fieldgate.schema.views import SchemaViews
 from fieldgate.settings import Settings
 
 log = structlog.get_logger("fieldgate.app")
-
-
-def pseudonym_key(signing_key: SigningKey) -> bytes:
-    """A key for PSEUDONYM masks, derived from the signing key (one secret to keep)."""
-    raw = signing_key.private_key.private_bytes(
-        serialization.Encoding.Raw,
-        serialization.PrivateFormat.Raw,
-        serialization.NoEncryption(),
-    )
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"fieldgate pseudonym"
-    ).derive(raw)
-
-
-def mask_resolver(key: bytes) -> MaskResolver:
-    """Every mask strategy's function, with ``key`` for the keyed ones."""
-    functions: dict[MaskStrategy, MaskFunction] = {
-        strategy: mask_function(strategy, pseudonym_key=key) for strategy in MaskStrategy
-    }
-    return functions.__getitem__
 
 
 def build_services(
@@ -103,7 +81,8 @@ def build_services(
         tokens=tokens,
         catalog=catalog,
         plans=PlanCache(settings.plan_cache_size),
-        masks=mask_resolver(pseudonym_key(signing_key)),
+        pseudonyms=PseudonymMasks(keyring),
+        groups=QuasiIdentifierGroups(policy.vocabulary.deidentification, catalog),
         relation_coordinates=frozenset(
             c for c, cl in catalog.classifications.items() if cl.relation
         ),

@@ -50,6 +50,8 @@ class SubjectFacts:
     asked: frozenset[str]
     minor: bool = False
     child: bool = False
+    # how many data subjects share this one's quasi-identifiers; None when not counted
+    group_size: int | None = None
 
 
 NO_FACTS = SubjectFacts(frozenset(), frozenset())
@@ -64,10 +66,14 @@ def subject_level(level: Level, facts: SubjectFacts) -> Level:
 
 
 def facts_of(
-    birth_date: date | None, opt_ins: Iterable[tuple[str, bool]], today: date
+    birth_date: date | None,
+    opt_ins: Iterable[tuple[str, bool]],
+    today: date,
+    group_size: int | None = None,
 ) -> SubjectFacts:
     """One subject's facts on ``today`` from their birth date and active opt-ins, each a
-    purpose and whether a guardian's consent backs it (what a minor's consent needs)."""
+    purpose and whether a guardian's consent backs it (what a minor's consent needs), and
+    the size of the group sharing their quasi-identifiers when it was counted."""
     age = age_on(birth_date, today)
     asked: set[str] = set()
     guarded: set[str] = set()
@@ -81,6 +87,7 @@ def facts_of(
         asked=frozenset(asked),
         minor=minor,
         child=age is not None and age < CHILD_AGE,
+        group_size=group_size,
     )
 
 
@@ -92,6 +99,11 @@ class RowGates:
     identity_consent: bool = False
     tracking_subject: int | None = None
     cross_border: bool = False
+    # a de-identified purpose: a minor's values need a guardian's consent to it
+    deidentified_purpose: str | None = None
+    # ... and these quasi-identifiers need a group of at least k data subjects
+    quasi_identifiers: frozenset[str] = frozenset()
+    k: int = 0
 
     @property
     def active(self) -> bool:
@@ -100,7 +112,13 @@ class RowGates:
             or self.identity_consent
             or self.tracking_subject is not None
             or self.cross_border
+            or self.deidentified_purpose
         )
+
+    @property
+    def counts_groups(self) -> bool:
+        """Whether the subjects' group sizes are needed (``SubjectFacts.group_size``)."""
+        return bool(self.quasi_identifiers)
 
     def reason(
         self, coordinate: str, subject: int | None, facts: SubjectFacts | None
@@ -121,6 +139,11 @@ class RowGates:
             if facts.minor and needed in facts.asked:
                 return DenialReason.GUARDIAN_CONSENT_REQUIRED
             return DenialReason.CONSENT_REQUIRED
+        deidentified = self.deidentified_purpose
+        if deidentified is not None and facts.minor and deidentified not in facts.consents:
+            return DenialReason.GUARDIAN_CONSENT_REQUIRED
+        if coordinate in self.quasi_identifiers and (facts.group_size or 0) < self.k:
+            return DenialReason.K_ANONYMITY  # a group never counted is a group too small
         return None
 
 
@@ -146,12 +169,18 @@ def compile_gates(
         principal.kind is PrincipalKind.PARTNER
         and (principal.partner_region or MAINLAND) != MAINLAND
     )
+    rules = vocabulary.deidentification
+    lineage = vocabulary.lineage(purpose) if purpose is not None else ()
+    deidentified = rules.covers(lineage)
     return RowGates(
         consent_purpose=consent_purpose,
         identity_consent=purpose is not None
         and IDENTITY_VERIFICATION in vocabulary.lineage(purpose),
         tracking_subject=tracking,
         cross_border=cross_border,
+        deidentified_purpose=deidentified,
+        quasi_identifiers=frozenset(rules.quasi_identifiers if deidentified else ()),
+        k=rules.k if deidentified else 0,
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from fieldgate.authz.classification import Classification, Level
+from fieldgate.authz.deidentification import STATISTICAL_MASKS
 from fieldgate.authz.masking import MaskStrategy
 from fieldgate.authz.policy import Policy
 from fieldgate.authz.policy_rules import Grant, RowCondition
@@ -41,6 +42,7 @@ class DenialReason(StrEnum):
     GUARDIAN_CONSENT_REQUIRED = "GUARDIAN_CONSENT_REQUIRED"
     DO_NOT_TRACK = "DO_NOT_TRACK"
     CROSS_BORDER_CONSENT_REQUIRED = "CROSS_BORDER_CONSENT_REQUIRED"
+    K_ANONYMITY = "K_ANONYMITY"
 
 
 _RANK = {Disclosure.DENIED: 0, Disclosure.MASKED: 1, Disclosure.FULL: 2}
@@ -139,6 +141,11 @@ def decide_field(
     # The data subject's right of access: every personal field allows RIGHTS on own rows.
     rights_on_own_rows = purpose == RIGHTS and classification.is_personal
 
+    mask = classification.mask
+    if mask in STATISTICAL_MASKS and (
+        purpose is None or vocabulary.deidentification.covers(vocabulary.lineage(purpose)) is None
+    ):
+        mask = None  # a generalisation made for statistics is no masked form for other uses
     grants = {g.condition: g for g in policy.field_grants(principal.roles, coordinate, purpose)}
     outcomes: dict[RowCondition, Outcome] = {}
     for condition in RowCondition:
@@ -153,12 +160,10 @@ def decide_field(
             outcome = _denied(DenialReason.NO_GRANT, "no rule grants it")
         elif grant.grant is Grant.FULL:
             outcome = Outcome(Disclosure.FULL, rule=", ".join(grant.rule))
-        elif classification.mask is None:
+        elif mask is None:
             outcome = _denied(DenialReason.NO_MASK, f"masked grant, {coordinate} has no mask")
         else:
-            outcome = Outcome(
-                Disclosure.MASKED, strategy=classification.mask, rule=", ".join(grant.rule)
-            )
+            outcome = Outcome(Disclosure.MASKED, strategy=mask, rule=", ".join(grant.rule))
         outcomes[condition] = outcome
 
     default = outcomes[RowCondition.ANY]

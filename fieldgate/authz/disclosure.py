@@ -209,7 +209,7 @@ class DisclosureContext:
                     if outcome.disclosure is Disclosure.MASKED:
                         assert outcome.strategy is not None
                         if value is not None:
-                            values[attribute] = self.masks(outcome.strategy)(value)
+                            values[attribute] = self.masks(outcome.strategy, rule.coordinate)(value)
                             self.masked_coordinates.add(rule.coordinate)
                             marks.mark(path, producer, attribute, outcome, index)
                             masked_here.append((attribute, rule.coordinate))

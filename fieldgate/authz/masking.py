@@ -14,6 +14,8 @@ function over precompiled patterns, with no dispatch on the strategy name per va
 | ADDRESS   | 北京市海淀区中关村大街1号 | 北京市海淀区****     | `****` (no province/city)  |
 | IP        | 203.0.113.42              | 203.0.*.*            | `*.*.*.*` (unparseable)    |
 | DATE_YEAR | 1990-03-07                | 1990-01-01           | `****-01-01` (malformed)   |
+| DATE_MONTH| 2026-03-07T10:20:00       | 2026-03-01T00:00:00  | `****-**-01` (malformed)   |
+| REGION_PROVINCE | 广东省深圳市        | 广东省               | `****` (no province)       |
 | PSEUDONYM | u_1001                    | p_ + 20 hex digits   | (always a token)           |
 | REDACT    | any free text             | ***                  | `***`                      |
 
@@ -28,6 +30,9 @@ What each keeps:
 - ADDRESS: province, city and district (administrative suffixes), then `****`.
 - IP: IPv4 first two octets; IPv6 first two groups then `:*:*:*:*:*:*`.
 - DATE_YEAR: 1 January of the same year; date, datetime or ISO string, as given.
+- DATE_MONTH: the first day of the same month, midnight; date, datetime or ISO string.
+- REGION_PROVINCE: the province-level division alone, in its official full name (广东 and
+  广东省 both give 广东省; 北京 gives 北京市), so that equal provinces compare equal.
 - PSEUDONYM: keyed HMAC-SHA256 (80 bits): same key and input, same token; no way back.
 
 Every mask accepts any string (empty, malformed, non-ASCII, very long) and never raises.
@@ -69,12 +74,15 @@ class MaskStrategy(StrEnum):
     ADDRESS = "ADDRESS"
     IP = "IP"
     DATE_YEAR = "DATE_YEAR"
+    DATE_MONTH = "DATE_MONTH"
+    REGION_PROVINCE = "REGION_PROVINCE"
     PSEUDONYM = "PSEUDONYM"
     REDACT = "REDACT"
 
 
 REDACTED: Final = "***"
 DATE_SENTINEL: Final = "****-01-01"
+MONTH_SENTINEL: Final = "****-**-01"
 
 # Only ASCII digits count: other digits (fullwidth, Arabic-Indic, ...) are dropped, never shown.
 _NON_DIGITS: Final = re.compile(r"[^0-9]+")
@@ -267,6 +275,33 @@ def mask_address(value: str) -> str:
     return f"{municipality or province or ''}{city or ''}{district or ''}{_ADDRESS_HIDDEN}"
 
 
+def _official_names() -> dict[str, str]:
+    names = {f"{m}{suffix}": f"{m}市" for m in _MUNICIPALITIES for suffix in ("", "市")}
+    names |= {f"{p}{suffix}": f"{p}省" for p in _PROVINCES for suffix in ("", "省")}
+    for short, full in _AUTONOMOUS_REGIONS.items():
+        names |= {short: full, f"{short}自治区": full, full: full}
+    for special in _SPECIAL_REGIONS:
+        full = f"{special}特别行政区"
+        names |= {special: full, full: full}
+    return names
+
+
+_OFFICIAL_NAMES: Final = _official_names()
+
+
+def mask_region_province(value: str) -> str:
+    """Keep only the province: ``广东省深圳市`` → ``广东省``, ``北京市海淀区`` → ``北京市``.
+
+    The province-level division the value starts with, as for ADDRESS, written in its
+    official full name; a value that does not start with one: ``****``.
+    """
+    match = _ADDRESS_PREFIX.match(value)
+    if match is None:
+        return _ADDRESS_HIDDEN
+    named = match.group("municipality") or match.group("province")
+    return _OFFICIAL_NAMES.get(named or "", _ADDRESS_HIDDEN)
+
+
 _OCTET: Final = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4: Final = re.compile(rf"\s*({_OCTET})\.({_OCTET})\.{_OCTET}\.{_OCTET}\s*")
 _IP_HIDDEN: Final = "*.*.*.*"
@@ -302,7 +337,7 @@ def _mask_ipv6(value: str) -> str:
 
 
 _ISO_DATE: Final = re.compile(
-    r"\s*([0-9]{4})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"\s*([0-9]{4})-(0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
     r"(?:([T ])(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?"
     r"(Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?)?\s*"
 )
@@ -326,10 +361,33 @@ def mask_date_year(value: date | datetime | str) -> date | str:
     match = _ISO_DATE.fullmatch(value)
     if match is None:
         return DATE_SENTINEL
-    year, separator, offset = match.groups()
+    year, _month, separator, offset = match.groups()
     if separator is None:
         return f"{year}-01-01"
     return f"{year}-01-01{separator}00:00:00{offset or ''}"
+
+
+def mask_date_month(value: date | datetime | str) -> date | str:
+    """Keep the year and month: ``2026-03-07T10:20:00`` → ``2026-03-01T00:00:00``.
+
+    As DATE_YEAR, keeping the month: a ``date`` gives the first of its month, a
+    ``datetime`` midnight of the first (same time zone), an ISO string ``YYYY-MM-01``
+    (with a time part ``YYYY-MM-01T00:00:00``, same separator and offset); any other
+    value gives ``****-**-01``.
+    """
+    if isinstance(value, datetime):
+        return value.replace(day=1, hour=0, minute=0, second=0, microsecond=0, fold=0)
+    if isinstance(value, date):
+        return value.replace(day=1)
+    if not isinstance(value, str):
+        return MONTH_SENTINEL
+    match = _ISO_DATE.fullmatch(value)
+    if match is None:
+        return MONTH_SENTINEL
+    year, month, separator, offset = match.groups()
+    if separator is None:
+        return f"{year}-{month}-01"
+    return f"{year}-{month}-01{separator}00:00:00{offset or ''}"
 
 
 def mask_redact(value: object) -> str:
@@ -345,6 +403,7 @@ _STRING_MASKS: Final[dict[MaskStrategy, Callable[[str], str]]] = {
     MaskStrategy.EMAIL: mask_email,
     MaskStrategy.ADDRESS: mask_address,
     MaskStrategy.IP: mask_ip,
+    MaskStrategy.REGION_PROVINCE: mask_region_province,
 }
 
 
@@ -362,6 +421,8 @@ def mask_function(strategy: MaskStrategy, *, pseudonym_key: bytes) -> MaskFuncti
         return _passing_none(mask_redact)
     if strategy == MaskStrategy.DATE_YEAR:
         return _passing_none(mask_date_year)
+    if strategy == MaskStrategy.DATE_MONTH:
+        return _passing_none(mask_date_month)
     if strategy == MaskStrategy.PSEUDONYM:
         return _on_strings(make_pseudonymizer(pseudonym_key))
     mask = _STRING_MASKS.get(strategy)

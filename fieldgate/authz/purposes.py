@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from fieldgate.authz.deidentification import Deidentification, load_deidentification
 from fieldgate.errors import PolicyError
 
 
@@ -38,8 +39,9 @@ DEFAULT_DELIVERY_DAYS = 30
 
 @dataclass(frozen=True, slots=True)
 class PurposeVocabulary:
-    """Parents, consent requirements and operator prohibitions of every purpose, and how
-    long a delivery keeps its order in the logistics partner's reach."""
+    """Parents, consent requirements and operator prohibitions of every purpose, how long a
+    delivery keeps its order in the logistics partner's reach, and the de-identification
+    rules of the purposes that receive de-identified data only."""
 
     parents: Mapping[str, str | None]
     needs_consent: frozenset[str]
@@ -47,6 +49,7 @@ class PurposeVocabulary:
     descriptions: Mapping[str, str] = field(default_factory=dict)  # from purposes.toml
     # days after delivery a routed order stays visible to its logistics partner
     delivery_days: int = DEFAULT_DELIVERY_DAYS
+    deidentification: Deidentification = field(default_factory=Deidentification)
 
     def lineage(self, purpose: str) -> tuple[str, ...]:
         """The purpose and its ancestors, nearest first."""
@@ -109,12 +112,16 @@ def load_purposes(policy_dir: Path) -> PurposeVocabulary:
         coordinate: frozenset(vocabulary.check(p, f"{path.name} [prohibitions]") for p in listed)
         for coordinate, listed in data.get("prohibitions", {}).items()
     }
+    section = data.get("deidentification", {})
+    if not isinstance(section, dict):
+        raise PolicyError(f"{path.name}: [deidentification] must be a table")
     return PurposeVocabulary(
         parents=parents,
         needs_consent=vocabulary.needs_consent,
         prohibitions=prohibitions,
         descriptions={name: str(entry.get("description", "")) for name, entry in entries.items()},
         delivery_days=_delivery_days(data, path.name),
+        deidentification=load_deidentification(section, known, f"{path.name} [deidentification]"),
     )
 
 

@@ -15,7 +15,8 @@ from fieldgate.authz.masking import MaskFunction, MaskStrategy
 from fieldgate.authz.plans import Producer
 from fieldgate.errors import FieldgateError
 
-MaskResolver = Callable[[MaskStrategy], MaskFunction]
+MaskResolver = Callable[[MaskStrategy, str], MaskFunction]
+"""(strategy, field coordinate) -> the mask function for this request's principal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ def shaper_for(
         elif rule.default.disclosure is Disclosure.MASKED:
             strategy = rule.default.strategy
             assert strategy is not None
-            shaper.masked.append((attribute, masks(strategy), coordinate))
+            shaper.masked.append((attribute, masks(strategy, coordinate), coordinate))
         elif rule.default.disclosure is Disclosure.DENIED:
             shaper.denied.append((attribute, rule.default))
         elif coordinate in kinds.sensitive:

@@ -11,8 +11,10 @@ from fieldgate.cli.output import fail, table
 from fieldgate.settings import Settings
 
 if TYPE_CHECKING:
+    from fieldgate.authz.classification import Catalog
     from fieldgate.authz.explain import DataSubject, ExplainRow, SubjectRow
     from fieldgate.authz.policy import Policy
+    from fieldgate.authz.purposes import PurposeVocabulary
 
 
 def delivery_days(policy: Policy, roles: Sequence[str]) -> int | None:
@@ -32,19 +34,31 @@ def delivery_note(days: int) -> str:
     )
 
 
-def data_subject(who: str) -> DataSubject:
-    """The data subject ``who`` (username or id) and their facts, from the database."""
+def data_subject(
+    who: str, vocabulary: PurposeVocabulary, catalog: Catalog, purpose: str | None
+) -> DataSubject:
+    """The data subject ``who`` (username or id) and their facts, from the database; for a
+    de-identified ``purpose``, the size of their group too."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from fieldgate.errors import BadUserInput
     from fieldgate.infra.db import create_engine
+    from fieldgate.resolvers.groups import QuasiIdentifierGroups
     from fieldgate.resolvers.subjects import load_data_subject
+
+    rules = vocabulary.deidentification
+    deidentified = rules.covers(vocabulary.lineage(purpose)) if purpose is not None else None
 
     async def run() -> DataSubject:
         engine = create_engine(Settings().database_url)
         try:
+            groups = None
+            if deidentified is not None:
+                counter = QuasiIdentifierGroups(rules, catalog)
+                groups = await counter.sizes(engine, deidentified)
             async with engine.connect() as connection:
-                return await load_data_subject(connection, who, datetime.now(UTC).date())
+                today = datetime.now(UTC).date()
+                return await load_data_subject(connection, who, today, groups)
         finally:
             await engine.dispose()
 
@@ -71,7 +85,34 @@ def subject_summary(person: DataSubject) -> dict[str, object]:
         "age": age_group(person),
         "consents": sorted(facts.consents),
         "notInEffect": sorted(facts.asked - facts.consents),  # a minor's, without a guardian
+        "groupSize": facts.group_size,  # users sharing their quasi-identifiers (de-identified)
     }
+
+
+def deidentification_rules(
+    vocabulary: PurposeVocabulary, purpose: str | None
+) -> dict[str, object] | None:
+    """The per-row rules of a de-identified purpose (``None`` for any other purpose)."""
+    rules = vocabulary.deidentification
+    if purpose is None or rules.covers(vocabulary.lineage(purpose)) is None:
+        return None
+    return {
+        "k": rules.k,
+        "quasiIdentifiers": list(rules.quasi_identifiers),
+        "refreshSeconds": rules.refresh_seconds,
+        "minorsNeedGuardianConsent": True,
+    }
+
+
+def deidentification_note(rules: dict[str, object]) -> str:
+    """One line saying what a de-identified purpose withholds per row."""
+    identifiers = rules["quasiIdentifiers"]
+    assert isinstance(identifiers, list)
+    return (
+        f"de-identified purpose: {', '.join(identifiers)} withheld (K_ANONYMITY) on rows whose"
+        f" combination fewer than k={rules['k']} users share (recounted every"
+        f" {rules['refreshSeconds']} s); a minor's personal values need a guardian's consent"
+    )
 
 
 def explain_table(rows: Sequence[ExplainRow], outcomes: Sequence[SubjectRow] | None = None) -> str:

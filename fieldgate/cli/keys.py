@@ -77,8 +77,19 @@ def keys_rotate(
         typer.Option(help="make a new key active first (--no-new-key finishes a rotation)"),
     ] = True,
     batch_size: Annotated[int, typer.Option(min=1, help="values per transaction")] = 500,
+    pseudonyms: Annotated[
+        bool,
+        typer.Option(
+            "--pseudonyms",
+            help="start a new pseudonym period instead: every recipient's pseudonyms change",
+        ),
+    ] = False,
 ) -> None:
     """Make a new data key active, then re-encrypt every stored value with it.
+
+    With --pseudonyms, start a new pseudonym period instead (the data keys are left as they
+    are): every recipient receives new pseudonyms from the next request on, and those of
+    the old period no longer resolve.
 
     Old keys stay readable: running gateways keep serving and learn the new key by themselves.
 
@@ -94,6 +105,13 @@ def keys_rotate(
 
     settings = Settings()
     keyring = _data_keyring(settings)
+    if pseudonyms:
+        try:
+            period = keyring.rotate_pseudonyms()
+        except ConfigurationError as exc:
+            fail(str(exc))
+        typer.echo(f"pseudonym period {period} is now in force", err=True)
+        return
     if new_key:
         try:
             kid = keyring.add_active_key()

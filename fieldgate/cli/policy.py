@@ -14,6 +14,8 @@ import typer
 from fieldgate.cli.explain_report import (
     age_group,
     data_subject,
+    deidentification_note,
+    deidentification_rules,
     delivery_days,
     delivery_note,
     explain_table,
@@ -221,7 +223,7 @@ def policy_explain(
         if dnt or partner_region is not None:
             fail("--dnt and --partner-region describe a request about a --subject", 2)
     else:
-        person = data_subject(subject)
+        person = data_subject(subject, vocabulary, catalog, used)
         try:
             outcomes = explain_subject(
                 catalog,
@@ -242,6 +244,7 @@ def policy_explain(
             " (PURPOSE_NOT_ALLOWED)",
             err=True,
         )
+    deidentified = deidentification_rules(policy.vocabulary, used)
     if output_format is OutputFormat.JSON:
         document: dict[str, Any] = {
             "policy": policy.version,
@@ -254,6 +257,8 @@ def policy_explain(
         days = delivery_days(policy, role)
         if days is not None:
             document["deliveryDays"] = days
+        if deidentified is not None:
+            document["deidentification"] = deidentified
         if person is not None and outcomes is not None:
             document["subject"] = {
                 **subject_summary(person),
@@ -269,6 +274,8 @@ def policy_explain(
         f" purpose {used or 'none'}",
         err=True,
     )
+    if deidentified is not None:
+        typer.echo(deidentification_note(deidentified), err=True)
     if person is not None:
         facts = person.facts
         parts = [
@@ -277,6 +284,8 @@ def policy_explain(
         ]
         if facts.asked - facts.consents:
             parts.append(f"not in effect: {', '.join(sorted(facts.asked - facts.consents))}")
+        if facts.group_size is not None:
+            parts.append(f"{facts.group_size} users share their quasi-identifiers")
         if dnt:
             parts.append("DNT")
         if partner_region:

@@ -1,9 +1,13 @@
-"""The data key file: one JSON document holding the data keys and the blind-index key.
+"""The data key file: one JSON document holding the data keys, the blind-index key and
+the pseudonym key of the current period.
 
 ::
 
     {"active": KID, "keys": {KID: base64 32 bytes, ...}, "index_key": base64 32 bytes,
-     "retired": [KID, ...]}
+     "retired": [KID, ...], "pseudonyms": {"period": KID, "key": base64 32 bytes}}
+
+``pseudonyms`` is optional when read (key files written before it existed stay valid);
+every file written from a reading keeps it.
 
 It is read whole into an immutable :class:`DataKeys`, replaced whole through a private
 temporary file, and created once, private from the first byte. Errors name the file and
@@ -48,6 +52,9 @@ class DataKeys:
     index_key: bytes = field(repr=False)
     retired: tuple[str, ...] = ()
     signature: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) of the file read
+    # the root of every recipient's pseudonym key, and the period it belongs to
+    pseudonym_period: str | None = None
+    pseudonym_root: bytes | None = field(default=None, repr=False)
     # key id -> (cipher, associated data): built once, not per value
     ciphers: Mapping[str, tuple[AESGCM, bytes]] = field(init=False, repr=False, compare=False)
 
@@ -57,12 +64,18 @@ class DataKeys:
 
     def document(self) -> dict[str, Any]:
         """The JSON document of the key file."""
-        return {
+        document: dict[str, Any] = {
             "active": self.active,
             "keys": {kid: _b64(key) for kid, key in self.keys.items()},
             "index_key": _b64(self.index_key),
             "retired": list(self.retired),
         }
+        if self.pseudonym_period is not None and self.pseudonym_root is not None:
+            document["pseudonyms"] = {
+                "period": self.pseudonym_period,
+                "key": _b64(self.pseudonym_root),
+            }
+        return document
 
 
 def _b64(data: bytes) -> str:
@@ -78,10 +91,15 @@ def new_key_id(taken: set[str] | frozenset[str] = frozenset()) -> str:
 
 
 def fresh_keys() -> DataKeys:
-    """One new data key, active, and a new blind-index key."""
+    """One new data key, active, a new blind-index key and a new pseudonym key."""
     kid = new_key_id()
     return DataKeys(
-        kid, {kid: AESGCM.generate_key(KEY_BYTES * 8)}, secrets.token_bytes(KEY_BYTES), ()
+        kid,
+        {kid: AESGCM.generate_key(KEY_BYTES * 8)},
+        secrets.token_bytes(KEY_BYTES),
+        (),
+        pseudonym_period=new_key_id(),
+        pseudonym_root=secrets.token_bytes(KEY_BYTES),
     )
 
 
@@ -127,12 +145,23 @@ def read_keys(path: Path) -> DataKeys:
         if not isinstance(retired, list) or not all(isinstance(r, str) for r in retired):
             raise ValueError
         index_key = _decode_key(document["index_key"])
+        period, root = _pseudonyms(document.get("pseudonyms"))
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise invalid from None
-    if active not in keys or not all(KEY_ID.fullmatch(kid) for kid in [*keys, *retired]):
+    named = [*keys, *retired, *([period] if period is not None else [])]
+    if active not in keys or not all(KEY_ID.fullmatch(kid) for kid in named):
         raise invalid
     signature = (status.st_ino, status.st_size, status.st_mtime_ns)
-    return DataKeys(active, keys, index_key, tuple(retired), signature)
+    return DataKeys(active, keys, index_key, tuple(retired), signature, period, root)
+
+
+def _pseudonyms(value: object) -> tuple[str | None, bytes | None]:
+    """(period, key) of the ``pseudonyms`` entry; (None, None) in a file without one."""
+    if value is None:
+        return None, None
+    if not isinstance(value, dict) or not isinstance(value.get("period"), str):
+        raise ValueError
+    return value["period"], _decode_key(value.get("key"))
 
 
 def write_keys(path: Path, keys: DataKeys) -> None:

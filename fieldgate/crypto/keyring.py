@@ -1,4 +1,5 @@
-"""The data keyring: AES-256-GCM keys for columns stored encrypted, and the blind-index key.
+"""The data keyring: AES-256-GCM keys for columns stored encrypted, the blind-index key
+and the pseudonym key of the current period (recipients' keys: :mod:`fieldgate.crypto.pseudonyms`).
 
 A sealed value is text: ``enc:v1:<key id>:<base64url(nonce + ciphertext)>``; the key id is
 also the associated data, so a value cannot be moved under another key's name. Keys live
@@ -22,6 +23,7 @@ import hmac
 import os
 import secrets
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import structlog
@@ -147,6 +149,15 @@ class Keyring:
         digest = hmac.new(self._keys.index_key, normalised.encode("utf-8"), hashlib.sha256)
         return digest.hexdigest()
 
+    @property
+    def pseudonym_root(self) -> tuple[str, bytes] | None:
+        """(period, key) every recipient's pseudonym key is derived from; ``None`` when the
+        key file holds none yet (see :meth:`rotate_pseudonyms`)."""
+        keys = self._keys
+        if keys.pseudonym_period is None or keys.pseudonym_root is None:
+            return None
+        return keys.pseudonym_period, keys.pseudonym_root
+
     # -- the key file -------------------------------------------------------------------
     def reload(self) -> None:
         """Re-read the key file (no-op for an in-memory keyring)."""
@@ -180,8 +191,19 @@ class Keyring:
         with self._updating() as keys:
             kid = new_key_id(set(keys.keys) | set(keys.retired))
             material = {**keys.keys, kid: AESGCM.generate_key(KEY_BYTES * 8)}
-            self._store(DataKeys(kid, material, keys.index_key, keys.retired))
+            self._store(replace(keys, active=kid, keys=material))
         return kid
+
+    def rotate_pseudonyms(self) -> str:
+        """Start a new pseudonym period with a new random key and return its id.
+
+        The old period's key is dropped: pseudonyms issued under it no longer resolve.
+        """
+        with self._updating() as keys:
+            period = new_key_id({keys.pseudonym_period or ""})
+            root = secrets.token_bytes(KEY_BYTES)
+            self._store(replace(keys, pseudonym_period=period, pseudonym_root=root))
+        return period
 
     def retire(self, kid: str) -> None:
         """Drop the key material of ``kid`` and list it as retired.
@@ -195,7 +217,7 @@ class Keyring:
             if kid not in keys.keys:
                 raise ValueError("no such key")
             remaining = {k: v for k, v in keys.keys.items() if k != kid}
-            self._store(DataKeys(keys.active, remaining, keys.index_key, (*keys.retired, kid)))
+            self._store(replace(keys, keys=remaining, retired=(*keys.retired, kid)))
 
     @contextlib.contextmanager
     def _updating(self) -> Iterator[DataKeys]:
@@ -269,7 +291,10 @@ def load_keyring(settings: Settings) -> Keyring:
     """The data keyring of this deployment.
 
     ``FIELDGATE_DATA_KEY_FILE`` when set; otherwise, in development only,
-    ``<key_dir>/data-keys.json``, generated on first use (0600, in a 0700 folder).
+    ``<key_dir>/data-keys.json``, generated on first use (0600, in a 0700 folder). A
+    development key file without a pseudonym key is given one; in production the key file
+    must hold it before the gateway serves (``fieldgate keys rotate --pseudonyms`` adds
+    one); everything else keeps working with such a file.
     Raises ``ConfigurationError`` naming the file (never its content) when the keys
     cannot be used, and in production when no key file is configured.
     """
@@ -278,4 +303,7 @@ def load_keyring(settings: Settings) -> Keyring:
         raise ConfigurationError("FIELDGATE_DATA_KEY_FILE is required in production")
     if settings.data_key_file is None and not path.exists():
         create_key_file(path)
-    return Keyring.load(path)
+    keyring = Keyring.load(path)
+    if keyring.pseudonym_root is None and not settings.is_production:
+        keyring.rotate_pseudonyms()  # a key file from before pseudonym keys: add one
+    return keyring

@@ -22,8 +22,8 @@ from fieldgate.authz.disclosure import DisclosureContext
 from fieldgate.authz.plans import CompiledRequest, PlanCache
 from fieldgate.authz.policy import Policy
 from fieldgate.authz.principal import Principal
-from fieldgate.authz.shapers import MaskResolver
 from fieldgate.crypto.keyring import Keyring
+from fieldgate.crypto.pseudonyms import PseudonymMasks
 from fieldgate.documents.store import DocumentCheck
 from fieldgate.errors import ServiceUnavailable
 from fieldgate.identity.revocations import RevocationChecker
@@ -33,6 +33,7 @@ from fieldgate.policy_store.changes import PolicyAdministration
 from fieldgate.policy_store.live import LivePolicy
 from fieldgate.policy_store.watch import PolicyWatcher
 from fieldgate.ratelimit.limiter import RateLimiter
+from fieldgate.resolvers.groups import QuasiIdentifierGroups
 from fieldgate.resolvers.outcomes import RequestOutcome
 from fieldgate.resolvers.subjects import subject_facts_loader
 from fieldgate.settings import Settings
@@ -66,7 +67,8 @@ class Services:
     tokens: TokenService
     catalog: Catalog
     plans: PlanCache
-    masks: MaskResolver
+    pseudonyms: PseudonymMasks  # each recipient's PSEUDONYM keys, from the data keyring
+    groups: QuasiIdentifierGroups  # group sizes of the quasi-identifiers (K_ANONYMITY)
     relation_coordinates: frozenset[str]
     schema: strawberry.Schema
     revocations: RevocationChecker
@@ -146,7 +148,16 @@ class RequestContext:
         under each parent row) share one query."""
         loader = self.loaders.get(SUBJECT_FACTS)
         if loader is None:
-            loader = self.loaders[SUBJECT_FACTS] = subject_facts_loader(self.services.engine)
+            services = self.services
+            gates = self.disclosure.gates if self.disclosure is not None else None
+            groups = None
+            if gates is not None and gates.counts_groups and gates.deidentified_purpose:
+                purpose = gates.deidentified_purpose
+
+                def groups() -> Awaitable[Mapping[int, int]]:
+                    return services.groups.sizes(services.engine, purpose)
+
+            loader = self.loaders[SUBJECT_FACTS] = subject_facts_loader(services.engine, groups)
         # shielded: one caller cancelled does not cancel the batch the others wait for
         facts = await asyncio.shield(loader.load_many(subject_ids))
         return dict(zip(subject_ids, facts, strict=True))

@@ -7,8 +7,6 @@ id is not found, so the lookup cannot map raw ids to pseudonyms.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from strawberry.types import Info
 
@@ -39,15 +37,15 @@ async def row_id(info: Ctx, raw: str | int, type_name: str) -> int:
     decision = plan.argument(path_key(info.path), "id")
     if decision is None or decision.use is not ArgumentUse.PSEUDONYM:
         return parse_id(raw, type_name)
-    strategy = decision.outcome.strategy
-    assert strategy is not None
-    return await _id_of_pseudonym(info, str(raw), type_name, info.context.services.masks(strategy))
+    return await _id_of_pseudonym(info, str(raw), type_name)
 
 
-async def _id_of_pseudonym(info: Ctx, pseudonym: str, type_name: str, mask: Any) -> int:
-    # A pseudonym has no way back: the visible ids are masked as the response would mask
-    # them, and compared (one indexed column, a few microseconds a row).
+async def _id_of_pseudonym(info: Ctx, pseudonym: str, type_name: str) -> int:
+    # A pseudonym has no way back: the visible ids are given the pseudonyms this principal
+    # receives for them (its recipient's key, as disclosure does), and compared (one
+    # indexed column, a few microseconds a row).
     ctx = info.context
+    pseudonyms = ctx.services.pseudonyms
     source = SOURCES[type_name]
     statement = (
         select(source.id_column.label("id"))
@@ -55,6 +53,6 @@ async def _id_of_pseudonym(info: Ctx, pseudonym: str, type_name: str, mask: Any)
         .where(source.visibility(ctx.principal, ctx.services.policy))
     )
     for row in await ctx.fetch(statement):
-        if mask(row["id"]) == pseudonym:
+        if pseudonyms.pseudonym_for(ctx.principal, type_name, row["id"]) == pseudonym:
             return int(row["id"])
     raise NotFound(f"{type_name} not found")

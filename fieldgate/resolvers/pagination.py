@@ -1,34 +1,14 @@
-"""Relay connections over keyset pagination (by row id)."""
+"""Relay connections over keyset pagination (by row id); cursors are sealed per recipient
+(``fieldgate.crypto.cursors``), so that no caller receives a row id through them."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fieldgate.errors import BadUserInput
-from fieldgate.resolvers.identifiers import INTEGER_MAX, row_id
 
-CURSOR_PREFIX = "cursor:"
 DEFAULT_PAGE = 20
-
-
-def encode_cursor(row_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{row_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str, largest: int = INTEGER_MAX) -> int:
-    """The row id behind an opaque cursor, within 1..``largest`` (its column's range);
-    anything else is a ``BAD_USER_INPUT``."""
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
-    except (ValueError, UnicodeError, binascii.Error):
-        text = ""
-    value = row_id(text.removeprefix(CURSOR_PREFIX), largest)
-    if not text.startswith(CURSOR_PREFIX) or value is None:
-        raise BadUserInput("invalid cursor", argument="after")
-    return value
 
 
 def page_size(first: int | None, cap: int) -> int:
@@ -47,6 +27,7 @@ def connection(
     limit: int,
     after: int | None,
     count: Any,
+    encode_cursor: Callable[[int], str],
 ) -> dict[str, Any]:
     """Build the connection dict from ``limit + 1`` fetched rows (the extra one tells more)."""
     has_next = len(raw) > limit

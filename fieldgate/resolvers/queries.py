@@ -15,9 +15,8 @@ from fieldgate.errors import BadUserInput, NotFound
 from fieldgate.models.tables import courses, orders, tickets
 from fieldgate.models.tables import users as users_table
 from fieldgate.resolvers.context import RequestContext
-from fieldgate.resolvers.identifiers import largest_id
 from fieldgate.resolvers.lookups import parse_id, row_id
-from fieldgate.resolvers.pagination import connection, decode_cursor, page_size
+from fieldgate.resolvers.pagination import connection, page_size
 from fieldgate.resolvers.sources import SOURCES, disclosed_select
 
 Row = dict[str, Any]
@@ -56,7 +55,8 @@ async def list_rows(
     disclosure = ctx.disclosed
     source = SOURCES[type_name]
     limit = page_size(first, ctx.services.settings.max_page_size)
-    after_id = decode_cursor(after, largest_id(source.id_column)) if after is not None else None
+    cursors = ctx.services.pseudonyms.cursors(ctx.principal)
+    after_id = cursors.decode(after) if after is not None else None
     conditions = [source.visibility(ctx.principal, ctx.services.policy), *where]
     count: Select[Any] = select(func.count()).select_from(source.from_clause).where(*conditions)
     producer = disclosure.plan.producer(path_key(info.path))
@@ -65,7 +65,9 @@ async def list_rows(
         statement = statement.where(source.id_column > after_id)
     raw = await ctx.fetch(statement.order_by(source.id_column).limit(limit + 1))
     shaped = await disclosure.disclose(info.path, raw[:limit]) if producer else [{} for _ in raw]
-    return connection(shaped, raw, limit=limit, after=after_id, count=count)
+    return connection(
+        shaped, raw, limit=limit, after=after_id, count=count, encode_cursor=cursors.encode
+    )
 
 
 async def total_count(root: Row, info: Ctx) -> int:

@@ -7,7 +7,7 @@ each parent row) share one query, never one per row, and a subject is loaded onc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, bindparam, select
@@ -33,11 +33,15 @@ _FACTS = (
 
 
 async def load_subject_facts(
-    connection: AsyncConnection, subject_ids: Sequence[int], today: date
+    connection: AsyncConnection,
+    subject_ids: Sequence[int],
+    today: date,
+    groups: Mapping[int, int] | None = None,
 ) -> dict[int, SubjectFacts]:
     """Facts of many subjects in one query (a statement built once, rows read as tuples:
     this runs for every page that may disclose a PERSONAL value in FULL). Subjects not
-    found are absent."""
+    found are absent. With ``groups`` (user id -> size of the group sharing their
+    quasi-identifiers), each subject's group size too (0 when not counted)."""
     result = await connection.execute(_FACTS, {"subjects": list(subject_ids)})
     born: dict[int, date | None] = {}
     opt_ins: dict[int, list[tuple[str, bool]]] = {}
@@ -47,23 +51,43 @@ async def load_subject_facts(
             opt_ins[subject] = []
         if purpose is not None:
             opt_ins[subject].append((purpose, bool(guardian)))
-    return {subject: facts_of(born[subject], opt_ins[subject], today) for subject in born}
+    return {
+        subject: facts_of(
+            born[subject],
+            opt_ins[subject],
+            today,
+            None if groups is None else groups.get(subject, 0),
+        )
+        for subject in born
+    }
 
 
-def subject_facts_loader(engine: AsyncEngine) -> DataLoader[int, SubjectFacts]:
+def subject_facts_loader(
+    engine: AsyncEngine, groups: Callable[[], Awaitable[Mapping[int, int]]] | None = None
+) -> DataLoader[int, SubjectFacts]:
     """One request's loader of subject facts; a subject not found gets the facts that fail
-    closed (``UNKNOWN_SUBJECT``)."""
+    closed (``UNKNOWN_SUBJECT``). ``groups`` gives the group sizes when the request's
+    gates need them."""
 
     async def load(subject_ids: list[int]) -> list[SubjectFacts]:
+        sizes = await groups() if groups is not None else None
         async with engine.connect() as connection:
-            found = await load_subject_facts(connection, subject_ids, datetime.now(UTC).date())
+            found = await load_subject_facts(
+                connection, subject_ids, datetime.now(UTC).date(), sizes
+            )
         return [found.get(subject, UNKNOWN_SUBJECT) for subject in subject_ids]
 
     return DataLoader(load_fn=load)
 
 
-async def load_data_subject(connection: AsyncConnection, who: str, today: date) -> DataSubject:
-    """The user named ``who`` (a username, or else a user id) and their facts on ``today``."""
+async def load_data_subject(
+    connection: AsyncConnection,
+    who: str,
+    today: date,
+    groups: Mapping[int, int] | None = None,
+) -> DataSubject:
+    """The user named ``who`` (a username, or else a user id) and their facts on ``today``
+    (with their group size from ``groups`` when given)."""
     found = (
         await connection.execute(
             select(users.c.id, users.c.username).where(users.c.username == who)
@@ -77,5 +101,5 @@ async def load_data_subject(connection: AsyncConnection, who: str, today: date) 
         ).first()
     if found is None:
         raise BadUserInput(f"unknown data subject {who} (no user of that name or id)")
-    facts = await load_subject_facts(connection, [found.id], today)
+    facts = await load_subject_facts(connection, [found.id], today, groups)
     return DataSubject(found.id, found.username, facts.get(found.id, UNKNOWN_SUBJECT))

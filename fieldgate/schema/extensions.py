@@ -162,7 +162,7 @@ class DisclosureExtension(SchemaExtension):
             ctx.disclosure = DisclosureContext(
                 planned,
                 conditions_for(principal),
-                services.masks,
+                services.pseudonyms.resolver(principal),
                 services.relation_coordinates,
                 sensitive=services.sensitive_coordinates,
                 personal=services.personal_coordinates,

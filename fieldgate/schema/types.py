@@ -78,12 +78,12 @@ class ThirdPartyLogin:
 
 @strawberry.type(description="A user's learning record for one course.")
 class Enrollment:
-    id: strawberry.ID = classified(INTERNAL)
+    id: strawberry.ID = classified(INTERNAL, M.PSEUDONYM)
     course: Course | None = classified_relation(PERSONAL, LEARNING, relations.enrollment_course)
     progress: int | None = classified(PERSONAL, None, LEARNING)
     study_minutes: int | None = classified(PERSONAL, None, LEARNING)
     completed: bool | None = classified(PERSONAL, None, LEARNING)
-    enrolled_at: datetime | None = classified(PERSONAL, None, LEARNING)
+    enrolled_at: datetime | None = classified(PERSONAL, M.DATE_MONTH, LEARNING)
 
 
 @strawberry.type(description="A registered learner of the platform.")
@@ -95,7 +95,7 @@ class User:
         PERSONAL, M.REDACT, (P.ACCOUNT, P.CUSTOMER_SUPPORT, P.SECURITY)
     )
     region: str | None = classified(
-        PERSONAL, None, (P.ACCOUNT, P.CUSTOMER_SUPPORT, P.SECURITY, P.ANALYTICS)
+        PERSONAL, M.REGION_PROVINCE, (P.ACCOUNT, P.CUSTOMER_SUPPORT, P.SECURITY, P.ANALYTICS)
     )
     phone: str | None = classified(
         SENSITIVE,
@@ -152,7 +152,7 @@ class User:
 
 @strawberry.type(description="One course bought in an order.")
 class OrderItem:
-    id: strawberry.ID = classified(INTERNAL)
+    id: strawberry.ID = classified(INTERNAL, M.PSEUDONYM)
     course: Course | None = classified_relation(PERSONAL, TRANSACTION, relations.item_course)
     quantity: int | None = classified(PERSONAL, None, TRANSACTION)
     price_cents: int | None = classified(PERSONAL, None, TRANSACTION)
@@ -160,11 +160,11 @@ class OrderItem:
 
 @strawberry.type(description="An order of courses and printed materials.")
 class Order:
-    id: strawberry.ID = classified(INTERNAL)
+    id: strawberry.ID = classified(INTERNAL, M.PSEUDONYM)
     order_no: str | None = classified(PERSONAL, None, TRANSACTION)
     status: str | None = classified(PERSONAL, None, TRANSACTION)
     amount_cents: int | None = classified(PERSONAL, None, TRANSACTION)
-    created_at: datetime | None = classified(PERSONAL, None, TRANSACTION)
+    created_at: datetime | None = classified(PERSONAL, M.DATE_MONTH, TRANSACTION)
     items: list[OrderItem] | None = classified_relation(
         PERSONAL, TRANSACTION, relations.order_items
     )

@@ -16,13 +16,20 @@ from graphql import GraphQLObjectType, GraphQLSchema, get_named_type
 from sqlalchemy import select
 
 from fieldgate.authz.classification import Catalog
-from fieldgate.authz.masking import MaskStrategy
+from fieldgate.authz.masking import MaskStrategy, mask_region_province
 from fieldgate.authz.principal import ANONYMOUS
 from fieldgate.models import Consent
 from fieldgate.models.tables import users
 from fieldgate.resolvers.sources import SOURCES
 from tests.gateway import Gateway
-from tests.matrix.expectations import ACCOUNTS, Expectation, cases
+from tests.matrix.expectations import (
+    ACCOUNTS,
+    DEIDENTIFIED_PURPOSES,
+    QUASI_IDENTIFIERS,
+    Expectation,
+    K,
+    cases,
+)
 
 CASES = cases()
 consents = Consent.__table__  # type: ignore[attr-defined]
@@ -98,6 +105,45 @@ async def consents_in_effect(gateway: Gateway, purpose: str = "IDENTITY_VERIFICA
     return found
 
 
+def is_minor(born: date | None, today: date) -> bool:
+    if born is None:
+        return False
+    return (today.year - born.year - ((today.month, today.day) < (born.month, born.day))) < 18
+
+
+async def small_groups(gateway: Gateway, excluded: set[int]) -> set[int]:
+    """Users sharing their birth year, gender and province with fewer than K users (the
+    ``excluded``, whose values are withheld anyway, count in no group)."""
+    async with gateway.services.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(users.c.id, users.c.birth_date, users.c.gender, users.c.region)
+            )
+        ).all()
+    keys = {
+        row.id: (
+            row.birth_date.year if row.birth_date else None,
+            row.gender,
+            mask_region_province(row.region) if row.region is not None else None,
+        )
+        for row in rows
+        if row.id not in excluded
+    }
+    sizes: dict[tuple[Any, ...], int] = {}
+    for key in keys.values():
+        sizes[key] = sizes.get(key, 0) + 1
+    return {row.id for row in rows if row.id in excluded or sizes[keys[row.id]] < K}
+
+
+async def unguarded_minors(gateway: Gateway, purpose: str) -> set[int]:
+    """Minors without a guardian's consent to ``purpose`` in effect."""
+    today = datetime.now(UTC).date()
+    async with gateway.services.engine.connect() as conn:
+        rows = (await conn.execute(select(users.c.id, users.c.birth_date))).all()
+    consented = await consents_in_effect(gateway, purpose)
+    return {row.id for row in rows if is_minor(row.birth_date, today)} - consented
+
+
 class Checker:
     """Checks one (role, purpose) case's responses against the stored rows."""
 
@@ -113,14 +159,17 @@ class Checker:
         self.purpose = purpose
         self.identity_consented: set[int] = set()
         self.purpose_consented: set[int] = set()
+        self.small_groups: set[int] = set()
+        self.unguarded_minors: set[int] = set()
         self.expectations = expectations
         self.catalog: Catalog = gateway.services.catalog
-        self.masks = gateway.services.masks
+        # the masks of the principal's recipient (its own pseudonym key), set by prepare()
+        self.masks = gateway.services.pseudonyms.resolver(ANONYMOUS)
         self.checked = 0
         self.denied_seen: set[str] = set()
         self.caller_user_id: int | None = None
         self.caller_staff_id: int | None = None
-        self.pseudonyms: dict[str, int] = {}
+        self.pseudonyms: dict[str, dict[str, int]] = {}  # type -> pseudonym -> id
 
     async def prepare(self, token: str | None) -> None:
         if token is None:
@@ -128,13 +177,19 @@ class Checker:
         principal = self.gateway.services.tokens.verify(token)
         self.caller_user_id = principal.user_id
         self.caller_staff_id = principal.staff_id
+        self.masks = self.gateway.services.pseudonyms.resolver(principal)
+        # every id of every row type, as this recipient's pseudonym, to map it back
         async with self.gateway.services.engine.connect() as conn:
-            ids = (await conn.execute(select(users.c.id))).scalars().all()
-        pseudonym = self.masks(MaskStrategy.PSEUDONYM)
-        self.pseudonyms = {pseudonym(str(i)): i for i in ids}
+            for type_name, source in SOURCES.items():
+                ids = (await conn.execute(select(source.id_column))).scalars().all()
+                pseudonym = self.masks(MaskStrategy.PSEUDONYM, f"{type_name}.id")
+                self.pseudonyms[type_name] = {pseudonym(str(i)): i for i in ids}
         self.identity_consented = await consents_in_effect(self.gateway)
         if self.purpose in CONSENT_PURPOSES:
             self.purpose_consented = await consents_in_effect(self.gateway, self.purpose)
+        if self.purpose in DEIDENTIFIED_PURPOSES:
+            self.unguarded_minors = await unguarded_minors(self.gateway, self.purpose)
+            self.small_groups = await small_groups(self.gateway, self.unguarded_minors)
 
     def row_kind(self, stored: dict[str, Any]) -> str:
         if self.caller_user_id is not None and stored.get("_subject") == self.caller_user_id:
@@ -145,8 +200,8 @@ class Checker:
 
     def row_id(self, type_name: str, node: dict[str, Any]) -> int:
         raw = node["id"]
-        if type_name == "User" and raw in self.pseudonyms:
-            return self.pseudonyms[raw]
+        if raw in self.pseudonyms.get(type_name, {}):
+            return self.pseudonyms[type_name][raw]
         return int(raw)
 
     async def stored_rows(self, type_name: str, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -193,6 +248,14 @@ class Checker:
                     and row.get("_subject") not in self.purpose_consented
                 ):
                     expected = "DENIED"  # no opt-in to this purpose: withheld per row
+                if (
+                    classification.is_personal
+                    and not classification.relation
+                    and row.get("_subject") in self.unguarded_minors
+                ):
+                    expected = "DENIED"  # a minor's values need a guardian's consent
+                if coordinate in QUASI_IDENTIFIERS and row.get("_subject") in self.small_groups:
+                    expected = "DENIED"  # fewer than K share these quasi-identifiers
                 if expected == "DENIED":
                     assert value is None, f"{where}: expected DENIED, got a value"
                     self.denied_seen.add(coordinate)
@@ -218,7 +281,9 @@ class Checker:
                             assert value is None, where
                         else:
                             masked = serialize(
-                                self.masks(classification.mask)(row[classification.attribute])
+                                self.masks(classification.mask, coordinate)(
+                                    row[classification.attribute]
+                                )
                             )
                             assert value == masked, f"{where}: not the {classification.mask} mask"
                             if len(str(original)) > 4:

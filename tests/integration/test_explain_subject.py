@@ -222,3 +222,28 @@ async def test_refusals(subjects: Subjects, arguments: list[str], named: str) ->
     assert result.exit_code == 2, result.output
     assert named in result.stderr
     assert result.stdout == ""
+
+
+async def test_k_anonymity_and_minors_under_analytics(subjects: Subjects) -> None:
+    analytics = ["--role", "analytics", "--purpose", "ANALYTICS"]
+    document, fields = await explained([*analytics, "--subject", subjects["silent"]])
+    assert document["deidentification"] == {
+        "k": 10,
+        "quasiIdentifiers": ["User.birthDate", "User.gender", "User.region"],
+        "refreshSeconds": 300,
+        "minorsNeedGuardianConsent": True,
+    }
+    # this database's users without a region or gender share one group, of this size
+    size = document["subject"]["groupSize"]
+    assert size >= 1
+    if size < 10:
+        assert fields["User.gender"] == outcome("DENIED", "K_ANONYMITY", "PERSONAL", False)
+        assert fields["User.birthDate"]["reason"] == "K_ANONYMITY"
+    else:
+        assert fields["User.gender"]["reason"] is None
+    assert fields["Order.amountCents"] == outcome("FULL", None, "PERSONAL", False)
+    document, fields = await explained([*analytics, "--subject", subjects["teen"]])
+    assert document["subject"]["groupSize"] == 0  # a minor without a guardian counts nowhere
+    assert fields["Order.amountCents"]["reason"] == "GUARDIAN_CONSENT_REQUIRED"
+    result = await invoke([*analytics])
+    assert "withheld (K_ANONYMITY)" in result.stderr

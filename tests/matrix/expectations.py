@@ -27,6 +27,13 @@ ACCOUNTS: dict[str, str | None] = {
     "anonymous": None,
 }
 
+# De-identified purposes (purposes.toml [deidentification]): a data subject's
+# quasi-identifiers, generalised as received (birth year, gender, province), are withheld
+# when fewer than K users share them; a minor's personal values need a guardian's consent.
+DEIDENTIFIED_PURPOSES = frozenset({"ANALYTICS"})
+K = 10
+QUASI_IDENTIFIERS = ("User.birthDate", "User.gender", "User.region")
+
 KINDS = {
     "user": PrincipalKind.USER,
     "logistics": PrincipalKind.PARTNER,

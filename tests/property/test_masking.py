@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 
 from fieldgate.authz.masking import (
     DATE_SENTINEL,
+    MONTH_SENTINEL,
     MaskStrategy,
     mask_address,
     mask_bank_card,
+    mask_date_month,
     mask_date_year,
     mask_email,
     mask_function,
@@ -24,6 +26,7 @@ from fieldgate.authz.masking import (
     mask_name,
     mask_phone,
     mask_redact,
+    mask_region_province,
 )
 from fieldgate.authz.pseudonyms import make_pseudonymizer
 
@@ -309,6 +312,66 @@ def test_date_year_reveals_at_most_the_year(value: str) -> None:
     # The only strings that mask to themselves are 1 January at midnight already.
     if masked == value:
         assert value[4:10] == "-01-01"
+
+
+# -- DATE_MONTH --------------------------------------------------------------------------
+
+
+@given(value=st.dates())
+def test_date_month_of_a_date(value: date) -> None:
+    masked = mask_date_month(value)
+    assert type(masked) is date
+    assert masked == date(value.year, value.month, 1)
+
+
+@given(value=st.datetimes(timezones=st.sampled_from([None, UTC, timezone(timedelta(hours=8))])))
+def test_date_month_of_a_datetime(value: datetime) -> None:
+    masked = mask_date_month(value)
+    assert isinstance(masked, datetime)
+    assert masked == value.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    assert masked.tzinfo is value.tzinfo
+
+
+@given(value=st.dates())
+def test_date_month_of_an_iso_string(value: date) -> None:
+    assert mask_date_month(value.isoformat()) == f"{value.year:04d}-{value.month:02d}-01"
+
+
+@given(value=ANY_TEXT)
+def test_date_month_reveals_at_most_the_month(value: str) -> None:
+    masked = mask_date_month(value)
+    assert isinstance(masked, str)
+    if masked != MONTH_SENTINEL:
+        assert masked[:7] == value.strip()[:7]
+        assert re.fullmatch(r"[0-9]{4}-[01][0-9]-01(?:[T ]00:00:00(?:Z|[+-][0-9:]{4,5})?)?", masked)
+    # The only strings that mask to themselves are the first of a month at midnight already.
+    if masked == value:
+        assert value[7:10] == "-01"
+
+
+# -- REGION_PROVINCE ---------------------------------------------------------------------
+
+PROVINCE_TEXT = st.text(
+    st.one_of(HAN, st.sampled_from(list("省市区自治特别行政北京上海广东内蒙古新疆香港吉林")))
+)
+
+
+@given(value=st.one_of(ANY_TEXT, PROVINCE_TEXT))
+def test_region_province_keeps_an_official_province_or_nothing(value: str) -> None:
+    masked = mask_region_province(value)
+    assert masked == "****" or masked.endswith(("省", "市", "自治区", "特别行政区"))
+    if masked != "****":
+        # the province named at the start of the value, and nothing after it
+        assert masked[:2] == value.strip()[:2]
+        assert len(masked) <= 8
+    # a value is its own generalisation only when it names a province and nothing else
+    if masked == value:
+        assert mask_region_province(value + "深圳市") == value
+
+
+@given(value=st.sampled_from(["广东", "广东省"]), city=st.sampled_from(["", "深圳市", "广州市"]))
+def test_region_province_spellings_compare_equal(value: str, city: str) -> None:
+    assert mask_region_province(value + city) == "广东省"
 
 
 # -- PSEUDONYM ---------------------------------------------------------------------------

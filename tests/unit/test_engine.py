@@ -108,7 +108,7 @@ def plan_for(principal: Principal, purpose: str | None, policy: Policy) -> Plan:
     return plan
 
 
-def masks(strategy: MaskStrategy) -> MaskFunction:
+def masks(strategy: MaskStrategy, coordinate: str) -> MaskFunction:
     return lambda value: f"{strategy}({value})"
 
 

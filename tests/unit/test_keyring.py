@@ -177,7 +177,7 @@ def test_development_key_file_is_generated_private_and_reused(tmp_path: Path) ->
     assert second.active_key_id == first.active_key_id
     assert second.decrypt(first.encrypt(ID_NUMBER)) == ID_NUMBER
     document = json.loads(path.read_text())
-    assert set(document) == {"active", "keys", "index_key", "retired"}
+    assert set(document) == {"active", "keys", "index_key", "retired", "pseudonyms"}
     assert document["active"] == first.active_key_id and document["retired"] == []
     assert len(base64.b64decode(document["keys"][first.active_key_id])) == 32
     assert len(base64.b64decode(document["index_key"])) == 32

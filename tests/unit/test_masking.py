@@ -10,9 +10,11 @@ import pytest
 
 from fieldgate.authz.masking import (
     DATE_SENTINEL,
+    MONTH_SENTINEL,
     MaskStrategy,
     mask_address,
     mask_bank_card,
+    mask_date_month,
     mask_date_year,
     mask_email,
     mask_function,
@@ -22,6 +24,7 @@ from fieldgate.authz.masking import (
     mask_name,
     mask_phone,
     mask_redact,
+    mask_region_province,
 )
 from fieldgate.authz.pseudonyms import make_pseudonymizer
 from fieldgate.errors import ConfigurationError, PolicyError
@@ -46,6 +49,9 @@ def reference_pseudonym(key: bytes, value: str) -> str:
         (MaskStrategy.IP, "203.0.113.42", "203.0.*.*"),
         (MaskStrategy.DATE_YEAR, "1990-03-07", "1990-01-01"),
         (MaskStrategy.DATE_YEAR, date(1990, 3, 7), date(1990, 1, 1)),
+        (MaskStrategy.DATE_MONTH, "2026-03-07T10:20:00", "2026-03-01T00:00:00"),
+        (MaskStrategy.DATE_MONTH, date(2026, 3, 7), date(2026, 3, 1)),
+        (MaskStrategy.REGION_PROVINCE, "广东省深圳市", "广东省"),
         (MaskStrategy.PSEUDONYM, "u_1001", reference_pseudonym(KEY, "u_1001")),
         (MaskStrategy.REDACT, "我想退款，电话13812345678", "***"),
     ],
@@ -349,6 +355,8 @@ def test_redact(value: object) -> None:
         (MaskStrategy.ADDRESS, mask_address),
         (MaskStrategy.IP, mask_ip),
         (MaskStrategy.DATE_YEAR, mask_date_year),
+        (MaskStrategy.DATE_MONTH, mask_date_month),
+        (MaskStrategy.REGION_PROVINCE, mask_region_province),
         (MaskStrategy.REDACT, mask_redact),
     ],
 )
@@ -415,3 +423,46 @@ def test_mask_functions_resolves_every_strategy_once() -> None:
     assert table[MaskStrategy.PHONE]("13812345678") == "138****5678"
     assert table[MaskStrategy.PSEUDONYM]("u_1001") == reference_pseudonym(KEY, "u_1001")
     assert table[MaskStrategy.REDACT](None) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("广东省深圳市", "广东省"),
+        ("广东深圳市", "广东省"),
+        ("北京", "北京市"),
+        ("北京市海淀区", "北京市"),
+        ("内蒙古呼和浩特市", "内蒙古自治区"),
+        ("新疆维吾尔自治区乌鲁木齐市", "新疆维吾尔自治区"),
+        ("香港", "香港特别行政区"),
+        ("吉林省吉林市", "吉林省"),
+        ("吉林市", "****"),  # a city named like its province: not a province
+        ("深圳市", "****"),  # no province named: nothing is kept
+        ("", "****"),
+        ("Guangdong", "****"),
+    ],
+)
+def test_region_province(value: str, expected: str) -> None:
+    assert mask_region_province(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-03-07", "2026-03-01"),
+        ("2026-03-07 10:20:30.5+08:00", "2026-03-01 00:00:00+08:00"),
+        ("2026-12-31T23:59Z", "2026-12-01T00:00:00Z"),
+        ("2026-13-01", MONTH_SENTINEL),
+        ("March 2026", MONTH_SENTINEL),
+        ("", MONTH_SENTINEL),
+    ],
+)
+def test_date_month_strings(value: str, expected: str) -> None:
+    assert mask_date_month(value) == expected
+
+
+def test_date_month_of_dates_and_times_keeps_the_type_and_zone() -> None:
+    moment = datetime(2026, 3, 7, 10, 20, tzinfo=timezone(timedelta(hours=8)))
+    assert mask_date_month(moment) == datetime(2026, 3, 1, tzinfo=timezone(timedelta(hours=8)))
+    assert mask_date_month(date(2026, 3, 7)) == date(2026, 3, 1)
+    assert mask_date_month(20260307) == MONTH_SENTINEL  # type: ignore[arg-type]
