@@ -113,7 +113,17 @@ async def user_by_id_number(info: Ctx, id_number: str) -> Row | None:
     found = await ctx.fetch(statement)
     if not found:
         raise NotFound("User not found")
-    return await lookup(info, "User", found[0]["id"])
+    subject = int(found[0]["id"])
+    # The argument is a read of User.idNumber: where the data subject's say withholds that
+    # value (no consent to identity verification, a minor without a guardian's), it is no
+    # key either, and the row is as absent as a missing one.
+    disclosed = ctx.disclosed
+    gates = disclosed.gates
+    if gates is not None:
+        await disclosed.known.know([subject])
+        if gates.reason("User.idNumber", subject, disclosed.facts.get(subject)) is not None:
+            raise NotFound("User not found")
+    return await lookup(info, "User", subject)
 
 
 async def users(info: Ctx, first: int | None = None, after: str | None = None) -> Row:

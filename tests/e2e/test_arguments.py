@@ -200,3 +200,35 @@ async def test_the_decision_is_cached_with_the_plan(gateway: Gateway) -> None:
     again = await gateway.gql(query, as_="sf-express")
     refused(again, "Query.orders(status:)", "Order.status")
     assert plans.hits == hits + 1
+
+
+async def test_an_id_number_withheld_by_the_subjects_say_is_no_key(gateway: Gateway) -> None:
+    """A verifier's lookup finds only subjects whose ID number it would read in full: one who
+    has not consented to identity verification is as absent as an unknown number."""
+    from tests.e2e.test_matrix import consents_in_effect
+
+    consented = await consents_in_effect(gateway)
+    async with gateway.services.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(users.c.id, users.c.username)
+                .where(users.c.id_number.is_not(None), users.c.closed_at.is_(None))
+                .order_by(users.c.id)
+            )
+        ).all()
+    without = next(name for uid, name in rows if uid not in consented)
+    with_consent = next(name for uid, name in rows if uid in consented)
+    lookup = (
+        "query Q($n: String!) @purpose(name: IDENTITY_VERIFICATION) "
+        "{ userByIdNumber(idNumber: $n) { id } }"
+    )
+    refused_row = await gateway.gql(
+        lookup, {"n": await id_number_of(gateway, without)}, as_="verifier1"
+    )
+    assert codes(refused_row) == ["NOT_FOUND"], refused_row
+    unknown = await gateway.gql(lookup, {"n": "110101190001010000"}, as_="verifier1")
+    assert refused_row["errors"][0]["message"] == unknown["errors"][0]["message"]
+    found = await gateway.gql(
+        lookup, {"n": await id_number_of(gateway, with_consent)}, as_="verifier1"
+    )
+    assert found["data"]["userByIdNumber"]["id"] == str(await user_id(gateway, with_consent))
