@@ -121,6 +121,7 @@ async def alter_for(
     full under ``purpose``; the number of values changed."""
     policy = services.policy
     conditions = conditions_for(principal)
+    masks = services.pseudonyms.resolver(principal)  # this principal's masks, keys included
     keyring = services.keyring
     changed = 0
     async with engine.begin() as conn:
@@ -146,7 +147,7 @@ async def alter_for(
                 plain = keyring.decrypt(value) if encrypted else value
                 if outcome.disclosure is Disclosure.MASKED:
                     assert outcome.strategy is not None
-                    new = hidden_shift(plain, services.masks(outcome.strategy))
+                    new = hidden_shift(plain, masks(outcome.strategy, coordinate))
                 else:
                     new = shifted(plain)
                 if new == plain:

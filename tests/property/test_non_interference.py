@@ -42,7 +42,6 @@ from fieldgate.identity.issuance import issue_for_subject
 from fieldgate.infra.db import create_engine
 from fieldgate.models.tables import courses, orders, tickets, users
 from fieldgate.resolvers.context import Services
-from fieldgate.resolvers.pagination import encode_cursor
 from fieldgate.schema import build_schema
 from fieldgate.settings import Settings
 from tests.gateway import seeded_database
@@ -76,7 +75,13 @@ class Side:
         account = ACCOUNTS[role]
         sent = {"content-type": "application/json"}
         if account is not None:
-            sent["authorization"] = f"Bearer {self.tokens[account]}"
+            token = self.tokens[account]
+            sent["authorization"] = f"Bearer {token}"
+            # a page cursor as this principal receives them (sealed for its recipient)
+            codec = self.services.pseudonyms.cursors(self.services.tokens.verify(token))
+            query = CURSOR_SLOT.sub(lambda m: literal(codec.encode(int(m.group(1)))), query)
+        else:
+            query = CURSOR_SLOT.sub('"none"', query)
         response = await self.client.post("/graphql", json={"query": query}, headers=sent)
         return response.status_code, response.json()
 
@@ -193,6 +198,7 @@ def literal(value: Any) -> str:
 
 
 SLOT = re.compile(r"<(\w+):(\d+)>")
+CURSOR_SLOT = re.compile(r"<cursor:(\d+)>")
 
 
 def slot(kind: str, index: int) -> str:
@@ -203,6 +209,8 @@ def slot(kind: str, index: int) -> str:
 
 def filled(query: str, values: dict[str, list[Any]]) -> str:
     def value(match: re.Match[str]) -> str:
+        if match.group(1) == "cursor":
+            return match.group(0)  # sealed per principal when the query is asked
         choices = values[match.group(1)]
         return literal(choices[int(match.group(2)) % len(choices)])
 
@@ -217,7 +225,7 @@ def root_fields(draw: st.DrawFn) -> str:
     if root in CONNECTIONS:
         arguments = [f"first: {draw(st.integers(1, 12))}"]
         if draw(st.booleans()):
-            arguments.append(f"after: {literal(encode_cursor(draw(st.integers(1, 60))))}")
+            arguments.append(f"after: <cursor:{draw(st.integers(1, 60))}>")
         if root == "orders" and draw(st.booleans()):
             arguments.append(f"status: {slot('order_status', draw(INDEX))}")
         if root == "tickets" and draw(st.booleans()):
