@@ -23,7 +23,7 @@ import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fieldgate.audit.chain import AuditKey
@@ -86,7 +86,6 @@ async def run_pass(
             if not apply:
                 raise _DryRun(counts)
             await sink.append_in(connection, [retention_event(counts, applied=True)])
-            await _release(connection, holder)
     except _DryRun as dry:
         counts = dry.counts
         await sink.append([retention_event(counts, applied=False)])
@@ -98,21 +97,26 @@ async def run_pass(
     return Outcome(ran=True, applied=apply, counts=counts)
 
 
-async def _held(connection: AsyncConnection) -> bool:
+async def _held(connection: AsyncConnection, since: datetime) -> bool:
+    """Whether a pass holds the lease, or held it at any moment since ``since``."""
     found = await connection.scalar(
-        select(leases.c.holder).where(leases.c.name == LEASE, leases.c.expires_at > _now())
+        select(leases.c.holder).where(leases.c.name == LEASE, leases.c.expires_at > since)
     )
     return found is not None
 
 
 async def _claim(engine: AsyncEngine, holder: str) -> bool:
-    """Take the lease unless another pass holds it. A plain read first: on SQLite a
-    running pass holds the write lock, and the claim would wait for it to finish."""
+    """Take the lease unless another pass holds it or ended while this one was claiming
+    (a claim that waited for a pass to end must not run a second one).
+
+    A plain read first: on SQLite a running pass holds the write lock, and the claim would
+    wait for the pass to end."""
+    since = _now()
     async with engine.connect() as connection:
-        if await _held(connection):
+        if await _held(connection, since):
             return False
     async with locked_transaction(engine, LEASE_LOCK) as connection:
-        if await _held(connection):
+        if await _held(connection, since):
             return False
         await connection.execute(delete(leases).where(leases.c.name == LEASE))
         await connection.execute(
@@ -122,8 +126,11 @@ async def _claim(engine: AsyncEngine, holder: str) -> bool:
 
 
 async def _release(connection: AsyncConnection, holder: str) -> None:
+    """End the lease now; its end stays recorded for claims that overlapped the pass."""
     await connection.execute(
-        delete(leases).where(leases.c.name == LEASE, leases.c.holder == holder)
+        update(leases)
+        .where(leases.c.name == LEASE, leases.c.holder == holder)
+        .values(expires_at=_now())
     )
 
 
