@@ -298,3 +298,32 @@ async def test_the_command_counts_applies_and_yields_to_a_running_pass(demo: Dem
     busy = await cli("retention", "run", "--apply")
     assert busy.exit_code == 0, busy.output
     assert busy.output.strip() == "another instance is running the pass"
+
+
+@pytest.fixture
+def sqlite_only(backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL: VACUUM frees the space; the bytes stay until it is reused")
+
+
+async def test_removed_values_leave_the_sqlite_file(sqlite_only: None, demo: Demo) -> None:
+    """secure_delete zeroes the freed pages, the WAL checkpoint empties the log."""
+    before = await rows(demo.engine)
+    await run_pass(demo.engine, demo.key, SCHEDULE, apply=True, now=NOW)
+    after = await rows(demo.engine)
+    kept = repr(after).encode()
+    gone = {
+        row["ip"]
+        for key, row in before["login_events"].items()
+        if key not in after["login_events"] and row["ip"] and row["ip"].encode() not in kept
+    }
+    assert gone  # expired login events whose IP no kept row holds
+    path = Path(demo.url.removeprefix("sqlite+aiosqlite:///"))
+    wal = path.with_name(path.name + "-wal")
+    await demo.engine.dispose()  # nothing held open: what is on disk is what stays
+
+    def on_disk() -> bytes:
+        return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+    stored = await asyncio.to_thread(on_disk)
+    assert [ip for ip in gone if ip.encode() in stored] == []
