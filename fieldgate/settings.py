@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     # Queries whose plan is cached are answered by code generated for the plan (the
     # compiled path); off: every operation goes through graphql-core's executor.
     compiled_path: bool = True
+    # Retention (README, "Privacy operations"): how long each kind of record is kept, in
+    # days, by `fieldgate retention run`.
+    retention_login_event_days: int = Field(default=365, gt=0)  # 12 months after the login
+    retention_device_days: int = Field(default=365, gt=0)  # 12 months after last seen
+    retention_closed_ticket_days: int = Field(default=730, gt=0)  # 24 months after closing
+    retention_expired_token_days: int = Field(default=30, gt=0)  # after the token expired
+    # withdrawal records and the audit trail: the 3-year limitation period for civil claims
+    retention_withdrawn_consent_days: int = Field(default=1095, gt=0)
+    retention_audit_days: int = Field(default=1095, gt=0)
+    retention_closed_account_days: int = Field(default=365, gt=0)  # one accounting year
 
     @model_validator(mode="after")
     def _disclosure_off_only_in_development(self) -> Settings:

@@ -48,6 +48,7 @@ class AuditKind(StrEnum):
     POLICY_CHANGE = "policy_change"
     CONSENT_CHANGE = "consent_change"
     RIGHTS_REQUEST = "rights_request"
+    RETENTION = "retention"  # a retention pass: rows removed per kind of record
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,4 +284,18 @@ def rights_request_event(
         purpose="RIGHTS",
         subjects=(subject_id,),
         detail={"request": str(request), "fields": sorted(fields)},
+    )
+
+
+def retention_event(
+    counts: Mapping[str, int], *, applied: bool, at: datetime | None = None
+) -> AuditEvent:
+    """A retention pass ran: how many rows of each kind it removed (``APPLIED``) or would
+    remove (``DRY_RUN``); counts only, never a row's content or id."""
+    return event_of(
+        AuditKind.RETENTION,
+        Actor(kind="system"),
+        "APPLIED" if applied else "DRY_RUN",
+        at,
+        detail={"counts": dict(sorted(counts.items()))},
     )

@@ -122,6 +122,11 @@ class DatabaseAuditSink:
             await self._append(connection, [event])
             return event
 
+    async def append_in(self, connection: AsyncConnection, events: Sequence[AuditEvent]) -> None:
+        """Store a batch in the caller's transaction, which holds the chain lock
+        (:func:`chain_transaction`): with the changes it records, or not at all."""
+        await self._append(connection, events)
+
     async def _append(self, connection: AsyncConnection, events: Sequence[AuditEvent]) -> None:
         seq, prev_link = await chain_head(connection)
         rows, subjects = chained_rows(events, self.key, seq, prev_link)

@@ -1,5 +1,8 @@
 """Checking the audit trail: recompute every link, in order, and name the first problem.
 
+A pruned trail starts at its checkpoint (``audit.checkpoint``), which must verify with the
+key; without one the trail starts at seq 1 and its first event follows the genesis link.
+
 Events are read in batches by ``seq`` (keyset pagination), so memory stays bounded however
 long the trail is. For each event, in this order:
 
@@ -21,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fieldgate.audit.chain import GENESIS, AuditKey, link_of
+from fieldgate.audit.checkpoint import trail_start
 from fieldgate.models.tables import audit_events, audit_subjects
 
 Row = Mapping[Any, Any]
@@ -46,8 +50,12 @@ async def verify_trail(
     """Walk the whole trail in batches of ``batch_size`` events and verify every link."""
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
-    count, prev_link, after = 0, GENESIS, 0
+    count = 0
     async with engine.connect() as connection:
+        start = await trail_start(connection, key)
+        if start.problem is not None:
+            return Verification(0, GENESIS, start.seq, start.problem)
+        prev_link, after = start.prev_link, start.seq - 1
         while True:
             rows = await _batch(connection, after, batch_size)
             if not rows:

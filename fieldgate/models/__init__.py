@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from fieldgate.models.audit import AuditEvent, AuditSubject
+from fieldgate.models.audit import AuditCheckpoint, AuditEvent, AuditSubject
 from fieldgate.models.catalog import Course, Enrollment
 from fieldgate.models.identity import IssuedToken, Partner, Staff
 from fieldgate.models.integration import (
@@ -13,6 +13,7 @@ from fieldgate.models.integration import (
     PolicyRevision,
     PolicyRule,
 )
+from fieldgate.models.maintenance import MaintenanceLease
 from fieldgate.models.orders import Order, OrderItem
 from fieldgate.models.support import SupportTicket, TicketMessage
 from fieldgate.models.users import Consent, Device, LoginEvent, ThirdPartyLogin, User
@@ -28,6 +29,7 @@ metadata.naming_convention = {
 }
 
 __all__ = [
+    "AuditCheckpoint",
     "AuditEvent",
     "AuditSubject",
     "Consent",
@@ -36,6 +38,7 @@ __all__ = [
     "Enrollment",
     "IssuedToken",
     "LoginEvent",
+    "MaintenanceLease",
     "Order",
     "OrderItem",
     "Partner",

@@ -51,3 +51,18 @@ class AuditSubject(SQLModel, table=True):
         primary_key=True, foreign_key="audit_events.seq", sa_column_kwargs={"autoincrement": False}
     )
     user_id: int = Field(primary_key=True, index=True, sa_column_kwargs={"autoincrement": False})
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """Where the kept part of a pruned trail begins: event ``seq``, whose ``prev_link`` is
+    the link of the last pruned event. ``mac`` is HMAC-SHA256 with the audit key over the
+    other columns, so only the key's holder can move the start of the trail."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(index=True)
+    prev_link: str = Field(max_length=64)
+    pruned_at: datetime
+    key_id: str = Field(max_length=32)
+    mac: str = Field(max_length=64)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Table
 
 from fieldgate.models import (
+    AuditCheckpoint,
     AuditEvent,
     AuditSubject,
     Consent,
@@ -14,6 +15,7 @@ from fieldgate.models import (
     Enrollment,
     IssuedToken,
     LoginEvent,
+    MaintenanceLease,
     Order,
     OrderItem,
     Partner,
@@ -50,6 +52,8 @@ tickets = _table(SupportTicket)
 messages = _table(TicketMessage)
 audit_events = _table(AuditEvent)
 audit_subjects = _table(AuditSubject)
+audit_checkpoints = _table(AuditCheckpoint)
+maintenance_leases = _table(MaintenanceLease)
 policy_rules = _table(PolicyRule)
 policy_revisions = _table(PolicyRevision)
 persisted_documents = _table(PersistedDocument)

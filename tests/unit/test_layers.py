@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("http",),  # the ASGI edge
     ("schema",),  # GraphQL: types, extensions, planning, compiled path
     ("resolvers", "demo"),  # rows in and out of the database; the demo data
-    ("policy_store", "identity", "documents", "ratelimit"),
+    ("policy_store", "identity", "documents", "ratelimit", "retention"),
     ("audit",),
     ("crypto",),
     ("observability", "infra"),
