@@ -58,3 +58,19 @@ policy_rules = _table(PolicyRule)
 policy_revisions = _table(PolicyRevision)
 persisted_documents = _table(PersistedDocument)
 partner_documents = _table(PartnerDocument)
+
+# What closing an account erases, in one place for the close and the retention pass: the
+# rows of a user that go, and the personal columns of an order (what stays — number, status,
+# amount, time, items, the partners that handled it — is what finance keeps, no longer
+# linked to a person).
+ACCOUNT_ROWS = (third_party_logins, devices, login_events, enrollments, consents)
+ORDER_PERSONAL_COLUMNS = (
+    "buyer_name",
+    "buyer_phone",
+    "buyer_id_number",
+    "bank_card",
+    "delivery_address",
+    "invoice_title",
+    "invoice_tax_id",
+    "remarks",
+)

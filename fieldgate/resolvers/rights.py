@@ -35,13 +35,11 @@ from fieldgate.identity.open_account import claim_closure, lock_open_user, user_
 from fieldgate.identity.step_up import confirm_password
 from fieldgate.infra.db import write_transaction
 from fieldgate.models.tables import (
+    ACCOUNT_ROWS,
+    ORDER_PERSONAL_COLUMNS,
     consents,
-    devices,
-    enrollments,
-    login_events,
     messages,
     orders,
-    third_party_logins,
     tickets,
     users,
 )
@@ -51,13 +49,6 @@ from fieldgate.resolvers.context import RequestContext
 
 Ctx = Info[RequestContext, None]
 
-CHILD_TABLES = (
-    third_party_logins,
-    devices,
-    login_events,
-    enrollments,
-    consents,
-)
 # Purposes a data subject can opt in to (the others rest on contract or law, not consent).
 CONSENTABLE = frozenset(
     {
@@ -199,21 +190,12 @@ async def close_my_account(info: Ctx, password: str | None = None) -> bool:
         await lock_open_user(conn, user_id)
         await confirm_password(conn, user_id, password)
         await claim_closure(conn, user_id, now)
-        for table in CHILD_TABLES:
+        for table in ACCOUNT_ROWS:
             await conn.execute(delete(table).where(table.c.user_id == user_id))
         await conn.execute(
             update(orders)
             .where(orders.c.user_id == user_id)
-            .values(
-                buyer_name=None,
-                buyer_phone=None,
-                buyer_id_number=None,
-                bank_card=None,
-                delivery_address=None,
-                invoice_title=None,
-                invoice_tax_id=None,
-                remarks=None,
-            )
+            .values(dict.fromkeys(ORDER_PERSONAL_COLUMNS))
         )
         ticket_ids = select(tickets.c.id).where(tickets.c.user_id == user_id)
         await conn.execute(delete(messages).where(messages.c.ticket_id.in_(ticket_ids)))

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from fieldgate.models.tables import (
+    ACCOUNT_ROWS,
+    ORDER_PERSONAL_COLUMNS,
     consents,
     devices,
     enrollments,
@@ -26,21 +28,6 @@ from fieldgate.models.tables import (
     users,
 )
 from fieldgate.retention.schedule import Cutoffs
-
-# Personal columns of an order; what stays (number, status, amount, time, items, the
-# partners that handled it) is what finance keeps, no longer linked to a person.
-ORDER_PERSONAL_COLUMNS = (
-    "buyer_name",
-    "buyer_phone",
-    "buyer_id_number",
-    "bank_card",
-    "delivery_address",
-    "invoice_title",
-    "invoice_tax_id",
-    "remarks",
-)
-# Rows of a user that closing the account deletes; any written since go with the residue.
-ACCOUNT_ROWS: tuple[Table, ...] = (third_party_logins, devices, login_events, enrollments, consents)
 
 # Every table the pass may change (VACUUM on PostgreSQL).
 TOUCHED: tuple[Table, ...] = (
