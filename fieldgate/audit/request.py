@@ -45,28 +45,41 @@ def request_events(
     order the executor resolved fields in.
     """
     stamp = at or now()
-    detail = {"jti": facts.token_id} if facts.token_id else {}
     events = []
     for (coordinate, disclosure), subjects in sorted(audited.items()):
         full = disclosure is Disclosure.FULL
-        events.append(
-            event_of(
-                AuditKind.DISCLOSURE if full else AuditKind.DENIAL,
-                facts.actor,
-                str(disclosure),
-                stamp,
-                request_id=facts.request_id,
-                purpose=facts.purpose,
-                operation_name=facts.operation_name,
-                document_hash=facts.document_hash,
-                coordinate=coordinate,
-                reason=None if full else reasons.get(coordinate),
-                subjects=tuple(sorted(subjects)),
-                policy_version=facts.policy_version,
-                detail=detail,
-            )
-        )
+        kind = AuditKind.DISCLOSURE if full else AuditKind.DENIAL
+        reason = None if full else reasons.get(coordinate)
+        subjects_of = tuple(sorted(subjects))
+        events.append(_event(kind, facts, disclosure, stamp, coordinate, subjects_of, reason))
     return events
+
+
+def _event(
+    kind: AuditKind,
+    facts: RequestFacts,
+    disclosure: Disclosure,
+    at: datetime,
+    coordinate: str,
+    subjects: tuple[int, ...],
+    reason: str | None = None,
+) -> AuditEvent:
+    """One event of this operation about ``coordinate`` and these data subjects."""
+    return event_of(
+        kind,
+        facts.actor,
+        str(disclosure),
+        at,
+        request_id=facts.request_id,
+        purpose=facts.purpose,
+        operation_name=facts.operation_name,
+        document_hash=facts.document_hash,
+        coordinate=coordinate,
+        reason=reason,
+        subjects=subjects,
+        policy_version=facts.policy_version,
+        detail={"jti": facts.token_id} if facts.token_id else {},
+    )
 
 
 def read_events(
@@ -81,28 +94,12 @@ def read_events(
     (one's own reads are not disclosures to someone else). Written best-effort, like
     denials: a response is never withheld for them."""
     stamp = at or now()
-    detail = {"jti": facts.token_id} if facts.token_id else {}
     events = []
     for (coordinate, disclosure), found in sorted(read.items()):
         subjects = tuple(sorted(found - {caller} if caller is not None else found))
         if not subjects:
             continue
-        events.append(
-            event_of(
-                AuditKind.READ,
-                facts.actor,
-                str(disclosure),
-                stamp,
-                request_id=facts.request_id,
-                purpose=facts.purpose,
-                operation_name=facts.operation_name,
-                document_hash=facts.document_hash,
-                coordinate=coordinate,
-                subjects=subjects,
-                policy_version=facts.policy_version,
-                detail=detail,
-            )
-        )
+        events.append(_event(AuditKind.READ, facts, disclosure, stamp, coordinate, subjects))
     return events
 
 
